@@ -1,0 +1,51 @@
+# Two commands do all the set-up: `make synth` and `make test`. Installs re-run only when their pins change.
+SHELL := /bin/bash
+.DEFAULT_GOAL := synth
+
+PYTHON ?= python3
+VENV := .venv
+VENV_PYTHON := $(VENV)/bin/python
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+NODE_STAMP := node_modules/.installed
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: synth test check-python check-node check-java clean
+
+check-python:
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or newer" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: Python 3.11 or newer is required, found $$($(PYTHON) --version 2>&1); set PYTHON=/path/to/python3.11" >&2; exit 1; }
+
+check-node:
+	@command -v node >/dev/null || { echo "error: node not found; install Node.js 20 or newer" >&2; exit 1; }
+	@node -e 'process.exit(parseInt(process.versions.node) < 20 ? 1 : 0)' || { echo "error: Node.js 20 or newer is required, found $$(node --version)" >&2; exit 1; }
+
+check-java:
+	@command -v java >/dev/null || { echo "error: java not found; install Java 17 (local Spark needs it)" >&2; exit 1; }
+	@java -version 2>&1 | grep -qE 'version "(17|21)' || { echo "error: Java 17 is required for local Spark, found: $$(java -version 2>&1 | head -n 1)" >&2; exit 1; }
+
+$(RUNTIME_STAMP): requirements.txt | check-python
+	@test -x $(VENV_PYTHON) || $(PYTHON) -m venv $(VENV)
+	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
+	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json | check-node
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+synth: $(RUNTIME_STAMP) $(NODE_STAMP)
+	@rm -rf cdk.out
+	@npx cdk synth --quiet
+	@$(VENV_PYTHON) -m glue_etl_pipeline.synth_summary cdk.out
+
+test: $(DEV_STAMP) $(NODE_STAMP) | check-java
+	$(VENV_PYTHON) -m pytest
+
+clean:
+	rm -rf cdk.out .pytest_cache spark-warehouse

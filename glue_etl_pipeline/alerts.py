@@ -1,0 +1,40 @@
+"""Where the pipeline's notifications go: an imported SNS topic, or an encrypted one the stack owns."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from glue_etl_pipeline.config import EnvironmentConfig
+
+
+class Alerts(Construct):
+    """The notification topic, and the grants that let others publish to it."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, key: kms.IKey) -> None:
+        super().__init__(scope, construct_id)
+        self._key: kms.IKey | None
+        if config.topic_arn:
+            # An imported topic's encryption is managed by its owner, who grants publishers access.
+            self.topic: sns.ITopic = sns.Topic.from_topic_arn(self, "Topic", config.topic_arn)
+            self._key = None
+        else:
+            topic = sns.Topic(
+                self,
+                "Topic",
+                display_name=f"Glue ETL pipeline {config.name}",
+                master_key=key,
+                enforce_ssl=True,
+            )
+            if config.notification_email:
+                topic.add_subscription(subscriptions.EmailSubscription(config.notification_email))
+            self.topic = topic
+            self._key = key
+
+    def grant_publish(self, grantee: iam.IGrantable) -> None:
+        self.topic.grant_publish(grantee)
+        if self._key is not None:
+            self._key.grant(grantee, "kms:GenerateDataKey*", "kms:Decrypt")

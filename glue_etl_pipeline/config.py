@@ -1,0 +1,319 @@
+"""The configuration model: `environment.conf` parsed and validated into frozen dataclasses.
+
+This is the only module that reads the configuration file. Everything downstream receives an
+`EnvironmentConfig` and never sees raw strings. Every problem is reported as a `ConfigError` whose
+message is one line naming the file, the section, the key and the offending value.
+"""
+
+from __future__ import annotations
+
+import configparser
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+DEFAULT_SCHEDULE = "cron(20 * * * ? *)"
+DEFAULT_WORKER_TYPE = "G.1X"
+DEFAULT_NUMBER_OF_WORKERS = 2
+DEFAULT_JOB_TIMEOUT_MINUTES = 25
+
+# Worker types Glue 5.0 accepts for Spark ETL jobs (G.025X is streaming-only, Standard is legacy).
+GLUE_ETL_WORKER_TYPES = (
+    "G.1X", "G.2X", "G.4X", "G.8X", "G.12X", "G.16X", "R.1X", "R.2X", "R.4X", "R.8X",
+)
+MIN_WORKERS = 2
+MAX_WORKERS = 1000
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How the state machine retries the Glue task (the original design's 3 x 10 s, with backoff)."""
+
+    max_attempts: int = 3
+    interval_seconds: int = 10
+    backoff_rate: float = 2.0
+
+    @property
+    def total_attempts(self) -> int:
+        return self.max_attempts + 1
+
+    @property
+    def longest_total_wait_seconds(self) -> int:
+        """Sum of all retry waits; full jitter only ever shortens each one."""
+        return sum(
+            math.ceil(self.interval_seconds * self.backoff_rate**attempt)
+            for attempt in range(self.max_attempts)
+        )
+
+
+RETRY_POLICY = RetryPolicy()
+STATE_MACHINE_TIMEOUT_MINUTES = 120
+
+
+def max_job_timeout_minutes(retry: RetryPolicy = RETRY_POLICY) -> int:
+    """Longest job timeout for which every attempt plus every retry wait fits the state machine's."""
+    budget_seconds = STATE_MACHINE_TIMEOUT_MINUTES * 60 - retry.longest_total_wait_seconds
+    return budget_seconds // (60 * retry.total_attempts)
+
+
+class ConfigError(Exception):
+    """A problem in the configuration file, described in one line."""
+
+
+@dataclass(frozen=True)
+class S3Location:
+    bucket: str
+    prefix: str
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    @property
+    def object_pattern(self) -> str:
+        """Key pattern covering every object at or under this location, for IAM resources."""
+        return f"{self.prefix}*"
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    """Everything one environment's stack needs, validated."""
+
+    name: str
+    glue_db: str
+    table_name: str
+    source_s3_location: S3Location
+    destination_s3_location: S3Location
+    account: str | None = None
+    region: str | None = None
+    topic_arn: str | None = None
+    notification_email: str | None = None
+    schedule: str = DEFAULT_SCHEDULE
+    schedule_enabled: bool = True
+    worker_type: str = DEFAULT_WORKER_TYPE
+    number_of_workers: int = DEFAULT_NUMBER_OF_WORKERS
+    job_timeout_minutes: int = DEFAULT_JOB_TIMEOUT_MINUTES
+
+    @property
+    def stack_name(self) -> str:
+        return f"GlueEtlPipeline-{self.name}"
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """All environments of one configuration file, in file order."""
+
+    source: str
+    environments: tuple[EnvironmentConfig, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(env.name for env in self.environments)
+
+    def select(self, wanted: str | None) -> tuple[EnvironmentConfig, ...]:
+        """All environments when `wanted` is empty, else the one named (case-insensitive)."""
+        if not wanted:
+            return self.environments
+        for env in self.environments:
+            if env.name.lower() == wanted.lower():
+                return (env,)
+        raise ConfigError(
+            f"{self.source}: unknown environment '{wanted}'; known environments: {', '.join(self.names)}"
+        )
+
+
+# --- value parsers: each returns the typed value or raises ValueError with the expectation ---
+
+_S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<prefix>.*))?$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
+_SNS_TOPIC_ARN = re.compile(
+    r"^arn:aws(-cn|-us-gov|-iso|-iso-b)?:sns:[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}:\d{12}:[A-Za-z0-9_-]{1,256}$"
+)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_GLUE_NAME = re.compile(r"^[a-z0-9_]{1,255}$")
+_ENVIRONMENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,15}$")
+_RATE = re.compile(r"^rate\((?P<value>[1-9]\d*) (?P<unit>minute|minutes|hour|hours|day|days)\)$")
+# EventBridge's six cron fields: (name, characters allowed, range of the numbers in it)
+_CRON_FIELDS = (
+    ("minutes", re.compile(r"^[0-9,*/-]+$"), range(0, 60)),
+    ("hours", re.compile(r"^[0-9,*/-]+$"), range(0, 24)),
+    ("day-of-month", re.compile(r"^([0-9,*/-]+|\?|L|LW|[0-9]{1,2}W)$"), range(1, 32)),
+    ("month", re.compile(r"^([0-9,*/-]|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)+$", re.IGNORECASE), range(1, 13)),
+    ("day-of-week", re.compile(r"^(([1-7,*/-]|L|#|SUN|MON|TUE|WED|THU|FRI|SAT)+|\?)$", re.IGNORECASE), range(0, 8)),
+    ("year", re.compile(r"^[0-9,*/-]+$"), range(1970, 2200)),
+)
+
+
+def parse_s3_uri(value: str) -> S3Location:
+    match = _S3_URI.match(value)
+    if not match or ".." in match["bucket"]:
+        raise ValueError("expected an S3 URI such as s3://my-bucket/some/prefix/")
+    prefix = match["prefix"] or ""
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    if "*" in prefix or "//" in prefix:
+        raise ValueError("the prefix must not contain '*' or an empty path segment")
+    return S3Location(bucket=match["bucket"], prefix=prefix)
+
+
+def parse_schedule(value: str) -> str:
+    rate = _RATE.match(value)
+    if rate:
+        amount, unit = rate.group("value", "unit")
+        if (amount == "1") != (not unit.endswith("s")):
+            raise ValueError("rate() takes a singular unit for 1 and a plural one otherwise, e.g. rate(1 hour)")
+        return value
+    if value.startswith("cron(") and value.endswith(")"):
+        fields = value[5:-1].split()
+        if len(fields) != 6:
+            raise ValueError("a cron() expression has six fields: minutes hours day-of-month month day-of-week year")
+        for (name, allowed, numbers), field in zip(_CRON_FIELDS, fields):
+            steps = re.findall(r"/(\d+)", field)
+            used = [int(number) for number in re.findall(r"(?<![/#\d])\d+", field)]
+            if not allowed.match(field) or any(number not in numbers for number in used) or "0" in steps:
+                raise ValueError(f"the {name} field '{field}' is malformed or out of range")
+        if (fields[2] == "?") == (fields[4] == "?"):
+            raise ValueError("exactly one of day-of-month and day-of-week must be '?'")
+        return value
+    raise ValueError("expected an EventBridge schedule such as cron(20 * * * ? *) or rate(1 hour)")
+
+
+def parse_boolean(value: str) -> bool:
+    lowered = value.lower()
+    if lowered in configparser.ConfigParser.BOOLEAN_STATES:
+        return configparser.ConfigParser.BOOLEAN_STATES[lowered]
+    raise ValueError("expected true or false")
+
+
+def _bounded_int(low: int, high: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        if not re.fullmatch(r"\d+", value) or not low <= int(value) <= high:
+            raise ValueError(f"expected a whole number from {low} to {high}")
+        return int(value)
+
+    return parse
+
+
+def _matching(pattern: re.Pattern[str], expectation: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(expectation)
+        return value
+
+    return parse
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if value not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+_GLUE_NAME_RULE = "expected lower-case letters, digits and underscores (Glue stores catalog names in lower case)"
+
+# key -> parser; a key without a default in EnvironmentConfig is required.
+_PARSERS: Mapping[str, Callable[[str], object]] = {
+    "glue_db": _matching(_GLUE_NAME, _GLUE_NAME_RULE),
+    "table_name": _matching(_GLUE_NAME, _GLUE_NAME_RULE),
+    "source_s3_location": parse_s3_uri,
+    "destination_s3_location": parse_s3_uri,
+    "account": _matching(_ACCOUNT, "expected a 12-digit AWS account id"),
+    "region": _matching(_REGION, "expected an AWS region such as eu-west-1"),
+    "topic_arn": _matching(_SNS_TOPIC_ARN, "expected the ARN of a standard SNS topic, arn:aws:sns:<region>:<account>:<name>"),
+    "notification_email": _matching(_EMAIL, "expected an email address"),
+    "schedule": parse_schedule,
+    "schedule_enabled": parse_boolean,
+    "worker_type": _one_of(GLUE_ETL_WORKER_TYPES),
+    "number_of_workers": _bounded_int(MIN_WORKERS, MAX_WORKERS),
+    "job_timeout_minutes": _bounded_int(1, max_job_timeout_minutes()),
+}
+_REQUIRED = ("glue_db", "table_name", "source_s3_location", "destination_s3_location")
+
+
+class _Source:
+    """Where each value came from, so an error points at the line the user has to edit."""
+
+    def __init__(self, path: str, defaults: Mapping[str, str], section: str, own: Mapping[str, str]):
+        self.path = path
+        self.section = section
+        self.values = {**defaults, **own}
+        self._origin = {key: ("DEFAULT" if key not in own else section) for key in self.values}
+
+    def error(self, key: str, problem: str) -> ConfigError:
+        origin = self._origin.get(key, self.section)
+        where = f"[{origin}]" if origin == self.section else f"[{origin}] (inherited by [{self.section}])"
+        if key in self.values:
+            return ConfigError(f"{self.path} {where} {key} = '{self.values[key]}': {problem}")
+        return ConfigError(f"{self.path} {where} {key}: {problem}")
+
+
+def _parse_environment(source: _Source) -> EnvironmentConfig:
+    if not _ENVIRONMENT_NAME.match(source.section):
+        raise ConfigError(
+            f"{source.path} [{source.section}]: an environment name is a letter followed by up to 15 letters or digits"
+        )
+    parsed: dict[str, object] = {}
+    for key in _REQUIRED:
+        if not source.values.get(key, "").strip():
+            raise source.error(key, "required key is missing")
+    for key, raw in source.values.items():
+        value = raw.strip()
+        if not value:
+            continue
+        try:
+            parsed[key] = _PARSERS[key](value)
+        except ValueError as problem:
+            raise source.error(key, str(problem)) from None
+    env = EnvironmentConfig(name=source.section, **parsed)
+    if env.topic_arn and env.notification_email:
+        raise source.error(
+            "notification_email",
+            "an email subscription is only added to a topic the stack creates; subscribe it to topic_arn's topic instead",
+        )
+    if env.source_s3_location == env.destination_s3_location or _nested(env.source_s3_location, env.destination_s3_location):
+        raise source.error("destination_s3_location", "must not overlap source_s3_location, or the job would read its own output")
+    return env
+
+
+def _nested(first: S3Location, second: S3Location) -> bool:
+    return first.bucket == second.bucket and (
+        first.prefix.startswith(second.prefix) or second.prefix.startswith(first.prefix)
+    )
+
+
+def load_config(path: str | Path) -> PipelineConfig:
+    """Read and validate every environment of the configuration file at `path`."""
+    path = Path(path)
+    shown = path.name
+    # A section name nobody writes, so [DEFAULT] is read as a plain section and each value's origin is known.
+    parser = configparser.ConfigParser(interpolation=None, default_section="\0")
+    try:
+        with path.open(encoding="utf-8") as handle:
+            parser.read_file(handle, source=shown)
+    except FileNotFoundError:
+        raise ConfigError(f"{shown}: configuration file not found at {path.resolve()}") from None
+    except (configparser.Error, UnicodeDecodeError) as problem:
+        raise ConfigError(f"{shown}: {' '.join(str(problem).split())}") from None
+
+    defaults = dict(parser["DEFAULT"]) if parser.has_section("DEFAULT") else {}
+    sections = [name for name in parser.sections() if name != "DEFAULT"]
+    if not sections:
+        raise ConfigError(f"{shown}: no environment sections; add one such as [DEV]")
+    for section_name, own in [("DEFAULT", defaults)] + [(name, dict(parser[name])) for name in sections]:
+        for key in own:
+            if key not in _PARSERS:
+                raise ConfigError(
+                    f"{shown} [{section_name}] {key} = '{own[key]}': unknown key; known keys: {', '.join(_PARSERS)}"
+                )
+    return PipelineConfig(
+        source=shown,
+        environments=tuple(
+            _parse_environment(_Source(shown, defaults, name, dict(parser[name]))) for name in sections
+        ),
+    )

@@ -1,0 +1,31 @@
+"""Builds the CDK app: one pipeline stack per selected environment of `environment.conf`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from aws_cdk import App
+
+from glue_etl_pipeline.config import ConfigError, PipelineConfig, load_config
+from glue_etl_pipeline.pipeline_stack import GlueEtlPipelineStack
+
+CONFIG_FILE = Path(__file__).resolve().parent.parent / "environment.conf"
+
+
+def build_app(app: App, config: PipelineConfig, selected: str | None) -> list[GlueEtlPipelineStack]:
+    """Add one stack per selected environment (every environment when `selected` is empty)."""
+    return [GlueEtlPipelineStack(app, config=env) for env in config.select(selected)]
+
+
+def main() -> None:
+    """Entry point of `cdk synth`: a configuration problem ends the process with one line, not a traceback."""
+    app = App()
+    selected = app.node.try_get_context("env") or os.environ.get("TARGET_ENVIRONMENT")
+    try:
+        build_app(app, load_config(CONFIG_FILE), selected)
+    except ConfigError as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        sys.exit(1)
+    app.synth()

@@ -1,0 +1,100 @@
+"""The Step Functions workflow: run the Glue job to completion, retry, and notify on failure."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from glue_etl_pipeline.alerts import Alerts
+from glue_etl_pipeline.config import RETRY_POLICY, STATE_MACHINE_TIMEOUT_MINUTES, EnvironmentConfig
+from glue_etl_pipeline.etl_job import LOG_RETENTION
+
+FAILURE_MESSAGE = (
+    "The Glue ETL pipeline failed in environment {}.\n\n"
+    "State machine: {}\nExecution: {}\nError: {}\nCause: {}"
+)
+
+
+class EtlWorkflow(Construct):
+    """Standard state machine: StartJobRun (.sync) with retries; on any error, notify and fail."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        job: glue.IJob,
+        alerts: Alerts,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        run_job = tasks.GlueStartJobRun(
+            self,
+            "Run Glue job",
+            glue_job_name=job.job_name,
+            integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+            # The full JobRun carries timestamps and arguments; keep what an operator needs.
+            result_selector={
+                "JobRunId.$": "$.Id",
+                "JobRunState.$": "$.JobRunState",
+                "ExecutionTime.$": "$.ExecutionTime",
+            },
+            result_path="$.glue",
+        )
+        # Transient Glue API errors and failed job runs alike: the original design's 3 x 10 s.
+        run_job.add_retry(
+            errors=[sfn.Errors.ALL],
+            max_attempts=RETRY_POLICY.max_attempts,
+            interval=Duration.seconds(RETRY_POLICY.interval_seconds),
+            backoff_rate=RETRY_POLICY.backoff_rate,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        notify_failure = tasks.SnsPublish(
+            self,
+            "Notify failure",
+            topic=alerts.topic,
+            subject=f"[{config.name}] Glue ETL pipeline failed",
+            message=sfn.TaskInput.from_text(
+                sfn.JsonPath.format(
+                    FAILURE_MESSAGE,
+                    config.name,
+                    sfn.JsonPath.state_machine_name,
+                    sfn.JsonPath.execution_id,
+                    sfn.JsonPath.string_at("$.error.Error"),
+                    sfn.JsonPath.string_at("$.error.Cause"),
+                )
+            ),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        failed = sfn.Fail(
+            self,
+            "Pipeline failed",
+            error_path="$.error.Error",
+            cause_path="$.error.Cause",
+        )
+        run_job.add_catch(notify_failure.next(failed), errors=[sfn.Errors.ALL], result_path="$.error")
+        definition = run_job.next(sfn.Succeed(self, "Pipeline succeeded"))
+
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            # The vendedlogs prefix keeps CloudWatch's resource policy from growing per state machine.
+            log_group_name=f"/aws/vendedlogs/states/glue-etl-pipeline-{config.name.lower()}",
+            retention=LOG_RETENTION,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=f"glue-etl-pipeline-{config.name.lower()}",
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=Duration.minutes(STATE_MACHINE_TIMEOUT_MINUTES),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+        )
+        alerts.grant_publish(self.state_machine)

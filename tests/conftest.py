@@ -1,0 +1,62 @@
+"""Session-wide fixtures: each stack is synthesized once per test session."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import pytest
+from aws_cdk import App
+from aws_cdk.assertions import Template
+
+from glue_etl_pipeline.config import PipelineConfig, load_config
+from glue_etl_pipeline.main import CONFIG_FILE, build_app
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+@pytest.fixture(scope="session")
+def project_config() -> PipelineConfig:
+    return load_config(CONFIG_FILE)
+
+
+def synthesize(config: PipelineConfig, outdir: Path) -> dict[str, Template]:
+    app = App(outdir=str(outdir))
+    stacks = build_app(app, config, None)
+    return {stack.node.id.removeprefix("GlueEtlPipeline-"): Template.from_stack(stack) for stack in stacks}
+
+
+@pytest.fixture(scope="session")
+def templates(project_config, tmp_path_factory) -> dict[str, Template]:
+    """The templates of environment.conf's environments, by environment name."""
+    return synthesize(project_config, tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="session")
+def dev_template(templates) -> Template:
+    return templates["DEV"]
+
+
+@pytest.fixture(scope="session")
+def variant_templates(project_config, tmp_path_factory) -> dict[str, Template]:
+    """Configurations environment.conf does not exercise: an imported topic, an email subscriber, pinned env."""
+    dev = project_config.environments[0]
+    variants = (
+        dataclasses.replace(
+            dev, name="IMPORTED", topic_arn="arn:aws:sns:eu-west-1:123456789012:data-platform-alerts"
+        ),
+        dataclasses.replace(
+            dev,
+            name="EMAIL",
+            notification_email="data-team@example.com",
+            account="123456789012",
+            region="eu-west-1",
+            schedule="rate(2 hours)",
+            worker_type="G.2X",
+            number_of_workers=5,
+            job_timeout_minutes=29,
+        ),
+    )
+    return synthesize(PipelineConfig(source="variants", environments=variants), tmp_path_factory.mktemp("variants"))
+

@@ -1,0 +1,220 @@
+"""environment.conf parsing: defaults, inheritance, selection, and one clear line per mistake."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from glue_etl_pipeline.config import (
+    DEFAULT_SCHEDULE,
+    RETRY_POLICY,
+    STATE_MACHINE_TIMEOUT_MINUTES,
+    ConfigError,
+    S3Location,
+    load_config,
+    max_job_timeout_minutes,
+)
+
+REQUIRED = {
+    "glue_db": "travel",
+    "table_name": "complaints",
+    "source_s3_location": "s3://raw-bucket/complaints/",
+    "destination_s3_location": "s3://curated-bucket/complaints",
+}
+
+
+def section(name: str = "DEV", **overrides: str) -> str:
+    """An environment section with the required keys, changed or extended by `overrides`."""
+    values = {**REQUIRED, **overrides}
+    return f"[{name}]\n" + "".join(f"{key} = {value}\n" for key, value in values.items())
+
+
+VALID_DEV = section()
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "environment.conf"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def error_for(tmp_path, text: str) -> str:
+    with pytest.raises(ConfigError) as raised:
+        load_config(write(tmp_path, text))
+    message = str(raised.value)
+    assert "\n" not in message
+    return message
+
+
+def test_project_configuration_defines_dev_test_prod_inheriting_defaults(project_config):
+    assert project_config.names == ("DEV", "TEST", "PROD")
+    for env in project_config.environments:
+        assert (env.glue_db, env.table_name) == ("travel", "complaints")
+        assert env.schedule == "cron(20 * * * ? *)"
+    assert project_config.environments[2].number_of_workers == 4
+
+
+def test_optional_keys_take_documented_defaults(tmp_path):
+    (env,) = load_config(write(tmp_path, VALID_DEV)).environments
+    assert env.schedule == DEFAULT_SCHEDULE == "cron(20 * * * ? *)"
+    assert env.schedule_enabled is True
+    assert (env.worker_type, env.number_of_workers, env.job_timeout_minutes) == ("G.1X", 2, 25)
+    assert env.account is env.region is env.topic_arn is env.notification_email is None
+    assert env.destination_s3_location == S3Location("curated-bucket", "complaints/")
+    assert env.stack_name == "GlueEtlPipeline-DEV"
+
+
+def test_every_optional_key_is_parsed_to_its_type(tmp_path):
+    (env,) = load_config(
+        write(
+            tmp_path,
+            section(
+                account="123456789012",
+                region="eu-west-1",
+                topic_arn="arn:aws:sns:eu-west-1:123456789012:alerts",
+                schedule="rate(30 minutes)",
+                schedule_enabled="off",
+                worker_type="G.2X",
+                number_of_workers="10",
+                job_timeout_minutes="29",
+            ),
+        )
+    ).environments
+    assert (env.account, env.region) == ("123456789012", "eu-west-1")
+    assert env.topic_arn == "arn:aws:sns:eu-west-1:123456789012:alerts"
+    assert (env.schedule, env.schedule_enabled) == ("rate(30 minutes)", False)
+    assert (env.worker_type, env.number_of_workers, env.job_timeout_minutes) == ("G.2X", 10, 29)
+
+
+def test_job_timeout_limit_keeps_every_attempt_inside_the_state_machine_timeout():
+    def total_seconds(job_minutes: int) -> int:
+        return job_minutes * 60 * RETRY_POLICY.total_attempts + RETRY_POLICY.longest_total_wait_seconds
+
+    limit = max_job_timeout_minutes()
+    assert total_seconds(limit) <= STATE_MACHINE_TIMEOUT_MINUTES * 60 < total_seconds(limit + 1)
+    assert RETRY_POLICY.longest_total_wait_seconds == 10 + 20 + 40
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("account = 1234", "[DEV] account = '1234': expected a 12-digit AWS account id"),
+        ("region = europe", "[DEV] region = 'europe': expected an AWS region such as eu-west-1"),
+        (
+            "topic_arn = arn:aws:sqs:eu-west-1:123456789012:q",
+            "[DEV] topic_arn = 'arn:aws:sqs:eu-west-1:123456789012:q': expected the ARN of a standard SNS topic",
+        ),
+        ("notification_email = someone", "[DEV] notification_email = 'someone': expected an email address"),
+        ("schedule = every hour", "[DEV] schedule = 'every hour': expected an EventBridge schedule"),
+        ("schedule = cron(20 * * * *)", "a cron() expression has six fields"),
+        ("schedule = cron(61 * * * ? *)", "the minutes field '61' is malformed or out of range"),
+        ("schedule = cron(0 24 * * ? *)", "the hours field '24' is malformed or out of range"),
+        ("schedule = cron(20 * * * * *)", "exactly one of day-of-month and day-of-week must be '?'"),
+        ("schedule = cron(0/0 * * * ? *)", "the minutes field '0/0' is malformed or out of range"),
+        ("schedule = rate(1 hours)", "rate() takes a singular unit for 1"),
+        ("schedule = rate(0 minutes)", "[DEV] schedule = 'rate(0 minutes)': expected an EventBridge schedule"),
+        ("schedule_enabled = maybe", "[DEV] schedule_enabled = 'maybe': expected true or false"),
+        ("worker_type = G.3X", "[DEV] worker_type = 'G.3X': expected one of G.1X, G.2X"),
+        ("worker_type = G.025X", "[DEV] worker_type = 'G.025X': expected one of"),
+        ("number_of_workers = 1", "[DEV] number_of_workers = '1': expected a whole number from 2 to 1000"),
+        ("number_of_workers = two", "[DEV] number_of_workers = 'two': expected a whole number from 2 to 1000"),
+        ("number_of_workers = 1001", "expected a whole number from 2 to 1000"),
+        ("job_timeout_minutes = 0", "[DEV] job_timeout_minutes = '0': expected a whole number from 1 to 29"),
+        ("job_timeout_minutes = 30", "[DEV] job_timeout_minutes = '30': expected a whole number from 1 to 29"),
+        ("glue_db = Travel", "[DEV] glue_db = 'Travel': expected lower-case letters, digits and underscores"),
+        ("table_name = my-table", "[DEV] table_name = 'my-table': expected lower-case letters, digits"),
+        ("source_s3_location = raw-bucket/x", "[DEV] source_s3_location = 'raw-bucket/x': expected an S3 URI"),
+        ("source_s3_location = s3://Raw_Bucket/x", "expected an S3 URI such as s3://my-bucket/some/prefix/"),
+        ("source_s3_location = s3://raw-bucket/a/*", "the prefix must not contain '*'"),
+        ("destination_s3_location = s3://raw-bucket/complaints/parquet/", "must not overlap source_s3_location"),
+        ("colour = blue", "[DEV] colour = 'blue': unknown key; known keys: glue_db, table_name"),
+    ],
+)
+def test_bad_value_is_one_line_naming_file_section_key_and_value(tmp_path, extra, expected):
+    key, value = (part.strip() for part in extra.split("=", 1))
+    message = error_for(tmp_path, section(**{key: value}))
+    assert message.startswith("environment.conf [DEV] ")
+    assert expected in message
+
+
+def test_email_subscription_needs_a_topic_the_stack_creates(tmp_path):
+    message = error_for(
+        tmp_path,
+        section(topic_arn="arn:aws:sns:eu-west-1:123456789012:alerts", notification_email="a@example.com"),
+    )
+    assert message.startswith("environment.conf [DEV] notification_email = 'a@example.com': an email subscription")
+
+
+def test_missing_required_key_is_named(tmp_path):
+    message = error_for(tmp_path, VALID_DEV.replace("table_name = complaints\n", ""))
+    assert message == "environment.conf [DEV] table_name: required key is missing"
+
+
+def test_empty_required_value_counts_as_missing(tmp_path):
+    message = error_for(tmp_path, VALID_DEV.replace("glue_db = travel", "glue_db ="))
+    assert message == "environment.conf [DEV] glue_db = '': required key is missing"
+
+
+def test_bad_value_inherited_from_default_points_at_default(tmp_path):
+    message = error_for(tmp_path, "[DEFAULT]\nregion = mars-1\n" + VALID_DEV)
+    assert message == (
+        "environment.conf [DEFAULT] (inherited by [DEV]) region = 'mars-1': expected an AWS region such as eu-west-1"
+    )
+
+
+def test_unknown_key_in_default_is_reported_against_default(tmp_path):
+    message = error_for(tmp_path, "[DEFAULT]\nworkers = 3\n" + VALID_DEV)
+    assert message.startswith("environment.conf [DEFAULT] workers = '3': unknown key")
+
+
+def test_section_value_overrides_default(tmp_path):
+    (env,) = load_config(write(tmp_path, "[DEFAULT]\nnumber_of_workers = 3\n" + section(number_of_workers="6"))).environments
+    assert env.number_of_workers == 6
+
+
+def test_environment_name_must_suit_stack_and_job_names(tmp_path):
+    message = error_for(tmp_path, VALID_DEV.replace("[DEV]", "[dev env]"))
+    assert message == "environment.conf [dev env]: an environment name is a letter followed by up to 15 letters or digits"
+
+
+def test_file_without_environments_is_rejected(tmp_path):
+    assert error_for(tmp_path, "[DEFAULT]\nglue_db = travel\n") == (
+        "environment.conf: no environment sections; add one such as [DEV]"
+    )
+
+
+def test_malformed_ini_is_one_line(tmp_path):
+    message = error_for(tmp_path, "glue_db = travel\n")
+    assert message.startswith("environment.conf: File contains no section headers.")
+
+
+def test_duplicate_key_is_one_line(tmp_path):
+    message = error_for(tmp_path, VALID_DEV + "glue_db = other\n")
+    assert "environment.conf" in message and "'glue_db'" in message and "already exists" in message
+
+
+def test_missing_file_names_the_path(tmp_path):
+    with pytest.raises(ConfigError, match=r"^nowhere.conf: configuration file not found at .*nowhere.conf$"):
+        load_config(tmp_path / "nowhere.conf")
+
+
+def test_select_all_by_default_and_one_case_insensitively(tmp_path):
+    config = load_config(write(tmp_path, VALID_DEV + section("PROD")))
+    assert config.select(None) == config.environments
+    assert [env.name for env in config.select("prod")] == ["PROD"]
+
+
+def test_select_unknown_environment_lists_known_ones(project_config):
+    with pytest.raises(ConfigError) as raised:
+        project_config.select("QA")
+    assert str(raised.value) == "environment.conf: unknown environment 'QA'; known environments: DEV, TEST, PROD"
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    ["cron(20 * * * ? *)", "cron(0 8 ? * MON-FRI *)", "cron(0/15 * * * ? *)", "cron(0 0 L * ? 2027)", "rate(1 hour)"],
+)
+def test_valid_schedules_are_accepted(tmp_path, schedule):
+    (env,) = load_config(write(tmp_path, section(schedule=schedule))).environments
+    assert env.schedule == schedule
