@@ -23,8 +23,9 @@ class EtlJob(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
         super().__init__(scope, construct_id)
+        stack = Stack.of(self)
         # Account and region in the name let every environment share one account and region.
-        self.job_name = f"json-to-pq-{config.name.lower()}-{Aws.ACCOUNT_ID}-{Aws.REGION}"
+        self.job_name = f"json-to-pq-{config.name.lower()}-{stack.account}-{stack.region}"
         # Glue 5.0 writes driver and executor logs to <prefix>/error and <prefix>/output.
         log_group_prefix = f"/aws-glue/jobs/{self.job_name}"
 

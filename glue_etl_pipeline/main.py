@@ -19,12 +19,16 @@ def build_app(app: App, config: PipelineConfig, selected: str | None) -> list[Gl
     return [GlueEtlPipelineStack(app, config=env) for env in config.select(selected)]
 
 
+def selected_environment(app: App) -> str | None:
+    """`-c env=NAME` wins over TARGET_ENVIRONMENT (the original pipeline's variable); neither means all."""
+    return app.node.try_get_context("env") or os.environ.get("TARGET_ENVIRONMENT") or None
+
+
 def main() -> None:
     """Entry point of `cdk synth`: a configuration problem ends the process with one line, not a traceback."""
     app = App()
-    selected = app.node.try_get_context("env") or os.environ.get("TARGET_ENVIRONMENT")
     try:
-        build_app(app, load_config(CONFIG_FILE), selected)
+        build_app(app, load_config(CONFIG_FILE), selected_environment(app))
     except ConfigError as problem:
         print(f"error: {problem}", file=sys.stderr)
         sys.exit(1)

@@ -1,0 +1,34 @@
+"""Each environment's whole template, so any infrastructure change shows up in review.
+
+Update deliberately with `.venv/bin/pytest tests/snapshot --snapshot-update` and commit the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from syrupy.extensions.json import JSONSnapshotExtension
+
+ASSET_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def normalised(template) -> dict:
+    """The template with asset hashes replaced, so code edits to the Glue script do not churn the snapshot."""
+    return json.loads(ASSET_HASH.sub("<asset-hash>", json.dumps(template.to_json(), sort_keys=True)))
+
+
+@pytest.fixture
+def snapshot_json(snapshot):
+    return snapshot.use_extension(JSONSnapshotExtension)
+
+
+@pytest.mark.parametrize("environment", ["DEV", "TEST", "PROD"])
+def test_template_matches_snapshot(templates, environment, snapshot_json):
+    assert normalised(templates[environment]) == snapshot_json
+
+
+def test_asset_hashes_are_normalised(dev_template):
+    text = json.dumps(normalised(dev_template))
+    assert "<asset-hash>" in text and not ASSET_HASH.search(text)

@@ -1,0 +1,69 @@
+"""The app entry point: environment selection and how configuration errors reach the user."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+from aws_cdk import App
+
+from glue_etl_pipeline import main as entry
+from tests.helpers import PROJECT_ROOT
+
+
+def stacks_of(app: App) -> list[str]:
+    return [child.node.id for child in app.node.children]
+
+
+def test_context_selects_one_environment(monkeypatch):
+    monkeypatch.delenv("TARGET_ENVIRONMENT", raising=False)
+    app = App(context={"env": "TEST"})
+    entry.build_app(app, entry.load_config(entry.CONFIG_FILE), entry.selected_environment(app))
+    assert stacks_of(app) == ["GlueEtlPipeline-TEST"]
+
+
+def test_target_environment_variable_selects_when_no_context(monkeypatch):
+    monkeypatch.setenv("TARGET_ENVIRONMENT", "PROD")
+    assert entry.selected_environment(App()) == "PROD"
+    assert entry.selected_environment(App(context={"env": "DEV"})) == "DEV"
+
+
+def test_no_selection_means_every_environment(monkeypatch):
+    monkeypatch.delenv("TARGET_ENVIRONMENT", raising=False)
+    assert entry.selected_environment(App()) is None
+
+
+def test_main_reports_config_error_in_one_line_and_exits_non_zero(tmp_path, monkeypatch, capsys):
+    broken = tmp_path / "environment.conf"
+    broken.write_text("[DEV]\nglue_db = travel\n")
+    monkeypatch.setattr(entry, "CONFIG_FILE", broken)
+    monkeypatch.delenv("TARGET_ENVIRONMENT", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        entry.main()
+    assert exited.value.code == 1
+    assert capsys.readouterr().err == "error: environment.conf [DEV] table_name: required key is missing\n"
+
+
+@pytest.mark.skipif(shutil.which("npx") is None, reason="the CDK CLI is installed by make test")
+def test_cdk_synth_with_broken_config_prints_one_line_without_traceback(tmp_path):
+    for name in ("app.py", "cdk.json", "glue_etl_pipeline", "gluescripts"):
+        source = PROJECT_ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
+    for name in (".venv", "node_modules"):
+        (tmp_path / name).symlink_to(PROJECT_ROOT / name)
+    (tmp_path / "environment.conf").write_text(
+        (PROJECT_ROOT / "environment.conf").read_text().replace("number_of_workers = 4", "number_of_workers = four")
+    )
+    result = subprocess.run(
+        ["npx", "cdk", "synth", "--quiet"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"},
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "error: environment.conf [PROD] number_of_workers = 'four': expected a whole number from 2 to 1000" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout

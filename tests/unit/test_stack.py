@@ -1,0 +1,296 @@
+"""The synthesized pipeline stack: every resource and property the pipeline promises."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk.assertions import Match
+
+from glue_etl_pipeline.config import RETRY_POLICY, STATE_MACHINE_TIMEOUT_MINUTES
+from tests.helpers import only_resource, policy_statements
+
+
+def definition_of(template) -> dict:
+    """The state machine definition with its CloudFormation tokens replaced by placeholders."""
+    parts = only_resource(template, "AWS::StepFunctions::StateMachine")["Properties"]["DefinitionString"]["Fn::Join"][1]
+    return json.loads("".join(part if isinstance(part, str) else "TOKEN" for part in parts))
+
+
+def joined(value) -> str:
+    """A Fn::Join rendered as text, tokens shown as ${Ref} or ${Resource.Attr}."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        return "".join(joined(part) for part in value["Fn::Join"][1])
+    if "Ref" in value:
+        return "${" + value["Ref"] + "}"
+    if "Fn::GetAtt" in value:
+        return "${" + ".".join(value["Fn::GetAtt"]) + "}"
+    if "Fn::Sub" in value:
+        return value["Fn::Sub"]
+    raise AssertionError(f"unexpected intrinsic {value}")
+
+
+def test_one_stack_per_environment(templates):
+    assert sorted(templates) == ["DEV", "PROD", "TEST"]
+
+
+# --- Glue job ---------------------------------------------------------------------------------
+
+def test_glue_job_is_glue5_pyspark_with_configured_workers(templates):
+    for env, workers in (("DEV", 2), ("TEST", 2), ("PROD", 4)):
+        job = only_resource(templates[env], "AWS::Glue::Job")["Properties"]
+        assert job["Command"]["Name"] == "glueetl" and job["Command"]["PythonVersion"] == "3"
+        assert (job["GlueVersion"], job["WorkerType"], job["NumberOfWorkers"]) == ("5.0", "G.1X", workers)
+
+
+def test_glue_job_runs_one_at_a_time_with_queuing_and_no_own_retries(dev_template):
+    job = only_resource(dev_template, "AWS::Glue::Job")["Properties"]
+    assert job["ExecutionProperty"] == {"MaxConcurrentRuns": 1}
+    assert job["JobRunQueuingEnabled"] is True
+    assert job["MaxRetries"] == 0
+
+
+def test_glue_job_timeout_times_attempts_fits_the_state_machine_timeout(dev_template):
+    job = only_resource(dev_template, "AWS::Glue::Job")["Properties"]
+    state_machine_seconds = definition_of(dev_template)["TimeoutSeconds"]
+    assert state_machine_seconds == STATE_MACHINE_TIMEOUT_MINUTES * 60 == 7200
+    assert job["Timeout"] == 25
+    assert job["Timeout"] * 60 * RETRY_POLICY.total_attempts + RETRY_POLICY.longest_total_wait_seconds < state_machine_seconds
+
+
+def test_glue_job_arguments_bookmarks_logging_and_metrics(dev_template):
+    arguments = only_resource(dev_template, "AWS::Glue::Job")["Properties"]["DefaultArguments"]
+    assert arguments["--dbname"] == "travel"
+    assert arguments["--table"] == "complaints"
+    assert arguments["--outputpath"] == "s3://example-travel-curated-dev/complaints/"
+    assert arguments["--job-bookmark-option"] == "job-bookmark-enable"
+    assert arguments["--enable-continuous-cloudwatch-log"] == "true"
+    assert "--enable-metrics" in arguments
+    assert arguments["--enable-observability-metrics"] == "true"
+    assert joined(arguments["--custom-logGroup-prefix"]) == (
+        "/aws-glue/jobs/json-to-pq-dev-${AWS::AccountId}-${AWS::Region}"
+    )
+
+
+def test_glue_job_name_carries_environment_account_and_region(templates):
+    for env in templates:
+        name = joined(only_resource(templates[env], "AWS::Glue::Job")["Properties"]["Name"])
+        assert name == f"json-to-pq-{env.lower()}-${{AWS::AccountId}}-${{AWS::Region}}"
+
+
+def test_glue_job_name_is_literal_when_account_and_region_are_pinned(variant_templates):
+    job = only_resource(variant_templates["EMAIL"], "AWS::Glue::Job")["Properties"]
+    assert job["Name"] == "json-to-pq-email-123456789012-eu-west-1"
+    assert (job["WorkerType"], job["NumberOfWorkers"], job["Timeout"]) == ("G.2X", 5, 29)
+
+
+def test_glue_log_groups_have_retention(dev_template):
+    groups = dev_template.find_resources("AWS::Logs::LogGroup")
+    names = sorted(joined(group["Properties"]["LogGroupName"]) for group in groups.values())
+    assert names == [
+        "/aws-glue/jobs/json-to-pq-dev-${AWS::AccountId}-${AWS::Region}/error",
+        "/aws-glue/jobs/json-to-pq-dev-${AWS::AccountId}-${AWS::Region}/output",
+        "/aws/vendedlogs/states/glue-etl-pipeline-dev",
+    ]
+    assert all(group["Properties"]["RetentionInDays"] == 90 for group in groups.values())
+
+
+# --- IAM: least privilege ---------------------------------------------------------------------
+
+def test_glue_role_has_no_managed_policies_and_trusts_only_glue(dev_template):
+    roles = dev_template.find_resources("AWS::IAM::Role", {"Properties": {"AssumeRolePolicyDocument": {
+        "Statement": [Match.object_like({"Principal": {"Service": "glue.amazonaws.com"}})]}}})
+    (role,) = roles.values()
+    assert "ManagedPolicyArns" not in role["Properties"]
+
+
+def test_no_role_uses_aws_managed_policies(templates):
+    for template in templates.values():
+        for role in template.find_resources("AWS::IAM::Role").values():
+            assert "ManagedPolicyArns" not in role["Properties"]
+
+
+def glue_statements(template) -> list[dict]:
+    return policy_statements(template, "EtlJobRole")
+
+
+def resources_of(statement) -> list[str]:
+    resources = statement["Resource"]
+    return [joined(resource) for resource in (resources if isinstance(resources, list) else [resources])]
+
+
+def actions_of(statement) -> set[str]:
+    actions = statement["Action"]
+    return set(actions if isinstance(actions, list) else [actions])
+
+
+def test_glue_role_reads_only_the_source_prefix_and_writes_only_the_output_prefix(dev_template):
+    object_grants = {}
+    for statement in glue_statements(dev_template):
+        for resource in resources_of(statement):
+            if resource.startswith("arn:${AWS::Partition}:s3:::example-travel"):
+                object_grants.setdefault(resource, set()).update(actions_of(statement))
+    raw, curated = "arn:${AWS::Partition}:s3:::example-travel-raw-dev", "arn:${AWS::Partition}:s3:::example-travel-curated-dev"
+    assert object_grants == {
+        f"{raw}/complaints/*": {"s3:GetObject"},
+        f"{raw}/complaints_$folder$": {"s3:GetObject"},
+        raw: {"s3:ListBucket"},
+        f"{curated}/complaints/*": {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
+        f"{curated}/complaints_$folder$": {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
+        curated: {"s3:ListBucket"},
+    }
+    listing = [s for s in glue_statements(dev_template) if actions_of(s) == {"s3:ListBucket"}]
+    assert all(s["Condition"] == {"StringLike": {"s3:prefix": ["complaints", "complaints/*"]}} for s in listing)
+
+
+def test_glue_role_reads_only_its_own_script_asset(dev_template):
+    (asset_statement,) = [
+        s for s in glue_statements(dev_template) if any("cdk-hnb659fds-assets" in r for r in resources_of(s))
+    ]
+    object_resources = [r for r in resources_of(asset_statement) if "/" in r.split(":::", 1)[1]]
+    assert len(object_resources) == 1 and object_resources[0].endswith(".py")
+
+
+def test_glue_role_reads_only_its_database_and_table(dev_template):
+    (catalog,) = [s for s in glue_statements(dev_template) if any(a.startswith("glue:") for a in actions_of(s))]
+    assert actions_of(catalog) == {"glue:GetDatabase", "glue:GetTable", "glue:GetPartition", "glue:GetPartitions"}
+    assert sorted(resources_of(catalog)) == [
+        "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:catalog",
+        "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:database/travel",
+        "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:table/travel/complaints",
+    ]
+
+
+def test_only_resource_wildcard_on_glue_role_is_namespaced_put_metric_data(dev_template):
+    wildcards = [s for s in glue_statements(dev_template) if "*" in resources_of(s)]
+    assert wildcards == [
+        {
+            "Action": "cloudwatch:PutMetricData",
+            "Condition": {"StringEquals": {"cloudwatch:namespace": "Glue"}},
+            "Effect": "Allow",
+            "Resource": "*",
+            "Sid": "PublishGlueMetrics",
+        }
+    ]
+    assert not any("*" in actions_of(s) or any(a.endswith(":*") for a in actions_of(s)) for s in glue_statements(dev_template))
+
+
+# --- Step Functions ---------------------------------------------------------------------------
+
+def test_state_machine_is_standard_with_tracing_and_full_logging(dev_template):
+    properties = only_resource(dev_template, "AWS::StepFunctions::StateMachine")["Properties"]
+    assert properties["StateMachineType"] == "STANDARD"
+    assert properties["TracingConfiguration"] == {"Enabled": True}
+    assert properties["LoggingConfiguration"]["Level"] == "ALL"
+    assert properties["LoggingConfiguration"]["IncludeExecutionData"] is True
+    assert properties["StateMachineName"] == "glue-etl-pipeline-dev"
+
+
+def test_state_machine_runs_the_job_synchronously_with_retries(dev_template):
+    definition = definition_of(dev_template)
+    run = definition["States"][definition["StartAt"]]
+    assert run["Resource"] == "arn:TOKEN:states:::glue:startJobRun.sync"
+    assert run["Retry"] == [
+        {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 10, "MaxAttempts": 3, "BackoffRate": 2, "JitterStrategy": "FULL"}
+    ]
+    assert run["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Notify failure"}]
+    assert definition["States"][run["Next"]] == {"Type": "Succeed"}
+
+
+def test_failure_path_publishes_a_readable_message_then_fails(dev_template):
+    states = definition_of(dev_template)["States"]
+    notify = states["Notify failure"]
+    assert notify["Resource"] == "arn:TOKEN:states:::sns:publish"
+    assert notify["Parameters"]["Subject"] == "[DEV] Glue ETL pipeline failed"
+    message = notify["Parameters"]["Message.$"]
+    assert message.startswith("States.Format('The Glue ETL pipeline failed in environment {}.")
+    for field in ("'DEV'", "$$.StateMachine.Name", "$$.Execution.Id", "$.error.Error", "$.error.Cause"):
+        assert field in message
+    assert notify["ResultPath"] is None
+    assert states[notify["Next"]] == {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}
+
+
+def test_state_machine_may_run_only_its_job_and_publish_only_to_its_topic(dev_template):
+    statements = policy_statements(dev_template, "WorkflowStateMachineRole")
+    glue = next(s for s in statements if "glue:StartJobRun" in actions_of(s))
+    assert resources_of(glue) == ["arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:job/${EtlJob5EDC7C77}"]
+    sns = next(s for s in statements if actions_of(s) == {"sns:Publish"})
+    assert sns["Resource"] == {"Ref": "AlertsTopicCF7C81C9"}
+    kms = next(s for s in statements if actions_of(s) == {"kms:Decrypt", "kms:GenerateDataKey*"})
+    assert kms["Resource"] == {"Fn::GetAtt": ["MessagingKey9A79A2B1", "Arn"]}
+
+
+# --- Schedule ---------------------------------------------------------------------------------
+
+def test_schedule_rule_targets_the_state_machine_with_retry_and_dead_letter_queue(dev_template, templates):
+    rule = only_resource(dev_template, "AWS::Events::Rule")["Properties"]
+    assert rule["ScheduleExpression"] == "cron(20 * * * ? *)"
+    assert rule["State"] == "DISABLED"  # DEV sets schedule_enabled = false
+    assert only_resource(templates["PROD"], "AWS::Events::Rule")["Properties"]["State"] == "ENABLED"
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Ref": "WorkflowStateMachine8F1B1C15"}
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 10}
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ScheduleDeadLetterQueueDF9D526B", "Arn"]}}
+    assert '"trigger":"schedule"' in target["InputTransformer"]["InputTemplate"]
+
+
+def test_configured_rate_schedule_is_used(variant_templates):
+    rule = only_resource(variant_templates["EMAIL"], "AWS::Events::Rule")["Properties"]
+    assert rule["ScheduleExpression"] == "rate(2 hours)"
+
+
+def test_dead_letter_queue_is_encrypted_and_ssl_only(dev_template):
+    queue = only_resource(dev_template, "AWS::SQS::Queue")["Properties"]
+    assert queue["KmsMasterKeyId"] == {"Fn::GetAtt": ["MessagingKey9A79A2B1", "Arn"]}
+    assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+    policy = only_resource(dev_template, "AWS::SQS::QueuePolicy")["Properties"]["PolicyDocument"]["Statement"]
+    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in policy)
+    assert any(s.get("Principal") == {"Service": "events.amazonaws.com"} and s["Action"] == "sqs:SendMessage" for s in policy)
+
+
+def test_messaging_key_rotates_and_lets_eventbridge_use_it(dev_template):
+    key = only_resource(dev_template, "AWS::KMS::Key")["Properties"]
+    assert key["EnableKeyRotation"] is True
+    events = [s for s in key["KeyPolicy"]["Statement"] if s.get("Principal") == {"Service": "events.amazonaws.com"}]
+    assert events[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+# --- SNS --------------------------------------------------------------------------------------
+
+def test_created_topic_is_encrypted_and_ssl_only(dev_template):
+    topic = only_resource(dev_template, "AWS::SNS::Topic")["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": ["MessagingKey9A79A2B1", "Arn"]}
+    policy = only_resource(dev_template, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]["Statement"]
+    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in policy)
+    dev_template.resource_count_is("AWS::SNS::Subscription", 0)
+
+
+def test_email_subscription_is_added_to_a_created_topic(variant_templates):
+    subscription = only_resource(variant_templates["EMAIL"], "AWS::SNS::Subscription")["Properties"]
+    assert subscription["Protocol"] == "email"
+    assert subscription["Endpoint"] == "data-team@example.com"
+
+
+def test_imported_topic_is_used_not_created(variant_templates):
+    template = variant_templates["IMPORTED"]
+    template.resource_count_is("AWS::SNS::Topic", 0)
+    notify = definition_of(template)["States"]["Notify failure"]
+    assert notify["Parameters"]["TopicArn"] == "arn:aws:sns:eu-west-1:123456789012:data-platform-alerts"
+    outputs = template.find_outputs("TopicArn")
+    assert outputs["TopicArn"]["Value"] == "arn:aws:sns:eu-west-1:123456789012:data-platform-alerts"
+
+
+# --- Outputs ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("output", "value"),
+    [
+        ("GlueJobName", {"Ref": "EtlJob5EDC7C77"}),
+        ("StateMachineArn", {"Ref": "WorkflowStateMachine8F1B1C15"}),
+        ("TopicArn", {"Ref": "AlertsTopicCF7C81C9"}),
+    ],
+)
+def test_stack_outputs(dev_template, output, value):
+    assert dev_template.find_outputs(output)[output]["Value"] == value
