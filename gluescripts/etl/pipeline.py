@@ -1,0 +1,122 @@
+"""One batch of the job: parse, evaluate the rules, split into output and quarantine, reconcile.
+
+`process_batch` is what the Glue entrypoint and the local runner both call. It writes through a
+`Sink`, so where the rows go (S3 on Glue, a folder locally, memory in tests) is the caller's choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, Observation
+from pyspark.sql import functions as F
+
+from gluescripts.etl.dqdl import Rule
+from gluescripts.etl.evaluate import FAILED, FAILED_RULES, RuleEvaluation, RuleResult
+from gluescripts.etl.schema import MALFORMED_REASON, RAW, TableSchema, parse_json_lines, with_partition_column
+
+REASONS = "reasons"
+
+
+class Sink(Protocol):
+    def write_quarantine(self, records: DataFrame) -> None:
+        """Store quarantined records: `raw` text and the `reasons` they were quarantined for."""
+
+    def write_output(self, records: DataFrame, partition_column: str) -> None:
+        """Store the records that passed, partitioned by `partition_column`."""
+
+
+class ReconciliationError(RuntimeError):
+    """Rows were lost or duplicated between reading and writing; the batch must not be committed."""
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    read: int
+    written: int
+    quarantined: int
+    malformed: int
+    rules: tuple[RuleResult, ...]
+    max_quarantine_fraction: float
+    failures: tuple[str, ...] = field(default=())
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def as_dict(self) -> dict:
+        return {
+            "records": {"read": self.read, "written": self.written, "quarantined": self.quarantined, "malformed": self.malformed},
+            "rules": [result.as_dict() for result in self.rules],
+            "max_quarantine_fraction": self.max_quarantine_fraction,
+            "passed": self.passed,
+            "failures": list(self.failures),
+        }
+
+
+def _failures(results: list[RuleResult], read: int, quarantined: int, max_fraction: float) -> tuple[str, ...]:
+    """Why the batch fails: dataset-level rules that failed, and too large a quarantined share."""
+    problems = [f"data quality rule failed: {r.rule} ({r.reason})" for r in results if r.level == "dataset" and r.outcome == FAILED]
+    if read and quarantined / read > max_fraction:
+        problems.append(
+            f"quarantined {quarantined} of {read} records ({quarantined / read:.1%}), above the limit of {max_fraction:.1%}"
+        )
+    return tuple(problems)
+
+
+def process_batch(
+    lines: DataFrame, schema: TableSchema, rules: tuple[Rule, ...], max_quarantine_fraction: float, sink: Sink
+) -> BatchReport:
+    """Process one batch of JSON lines (a frame with a string column `value`).
+
+    The rules are evaluated before anything is written. When the batch fails (a dataset-level rule
+    or the quarantine limit), nothing is written, so a rerun of the same input starts clean. When it
+    passes, quarantined records are written first and the output second, then the written counts
+    are reconciled with the read count; `ReconciliationError` means the batch must not be committed.
+    """
+    records = lines.filter(F.trim(F.col("value")) != "")
+    typed = parse_json_lines(records, schema).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        evaluation = RuleEvaluation(typed.filter(F.col(MALFORMED_REASON).isNull()), rules, schema.column_names)
+        flagged = evaluation.flagged.persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            return _split_and_write(typed, flagged, evaluation, schema, max_quarantine_fraction, sink)
+        finally:
+            flagged.unpersist()
+    finally:
+        typed.unpersist()
+
+
+def _split_and_write(typed, flagged, evaluation, schema, max_quarantine_fraction, sink) -> BatchReport:
+    aggregations = {**evaluation.aggregations, "__rule_failures": F.sum(F.when(F.size(FAILED_RULES) > 0, 1).otherwise(0))}
+    metrics = flagged.agg(*[column.alias(name) for name, column in aggregations.items()]).first().asDict()
+    well_formed = metrics["__rows"]
+    malformed = typed.filter(F.col(MALFORMED_REASON).isNotNull()).count()
+    read = well_formed + malformed
+    expected_quarantine = malformed + (metrics["__rule_failures"] or 0)
+    results = evaluation.results(metrics)
+    failures = _failures(results, read, expected_quarantine, max_quarantine_fraction)
+    if failures:
+        return BatchReport(read, 0, 0, malformed, tuple(results), max_quarantine_fraction, failures)
+
+    quarantine = typed.filter(F.col(MALFORMED_REASON).isNotNull()).select(
+        F.col(RAW).alias("raw"), F.array(MALFORMED_REASON).alias(REASONS)
+    ).unionByName(
+        flagged.filter(F.size(FAILED_RULES) > 0).select(F.col(RAW).alias("raw"), F.col(FAILED_RULES).alias(REASONS))
+    )
+    output = with_partition_column(flagged.filter(F.size(FAILED_RULES) == 0), schema).select(
+        *schema.column_names, schema.partition_column
+    )
+    quarantined_count, written_count = Observation("quarantined"), Observation("written")
+    if expected_quarantine:
+        sink.write_quarantine(quarantine.observe(quarantined_count, F.count(F.lit(1)).alias("rows")))
+    sink.write_output(output.observe(written_count, F.count(F.lit(1)).alias("rows")), schema.partition_column)
+    quarantined = quarantined_count.get["rows"] if expected_quarantine else 0
+    written = written_count.get["rows"]
+    if read != written + quarantined:
+        raise ReconciliationError(
+            f"records do not reconcile: read {read} != written {written} + quarantined {quarantined}"
+        )
+    return BatchReport(read, written, quarantined, malformed, tuple(results), max_quarantine_fraction)

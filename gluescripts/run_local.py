@@ -1,0 +1,116 @@
+"""Run the job's data logic on local files: `python -m gluescripts.run_local --input DIR --output DIR`.
+
+Writes OUTPUT/parquet/, OUTPUT/quarantine/ (JSON lines with their reasons) and OUTPUT/dq_report.json,
+prints a summary, and exits 0 when the batch passes, 1 with a one-line reason when it fails, and 2
+on bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from gluescripts.etl.bundled import RULESET_FILE, SCHEMA_FILE, bundled_text
+from gluescripts.etl.dqdl import DqdlError, parse_ruleset
+from gluescripts.etl.evaluate import EvaluationError
+from gluescripts.etl.pipeline import BatchReport, process_batch
+from gluescripts.etl.schema import SchemaError, load_schema
+
+DEFAULT_MAX_QUARANTINE_FRACTION = 0.1
+
+
+class UsageError(Exception):
+    """A bad argument, reported in one line."""
+
+
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m gluescripts.run_local", description=__doc__.splitlines()[0])
+    parser.add_argument("--input", required=True, help="folder of JSON-lines files (read recursively)")
+    parser.add_argument("--output", required=True, help="folder for parquet/, quarantine/ and dq_report.json")
+    parser.add_argument("--ruleset", help="DQDL file (default: the bundled gluescripts/ruleset.dqdl)")
+    parser.add_argument("--max-quarantine-fraction", type=float, default=DEFAULT_MAX_QUARANTINE_FRACTION)
+    return parser.parse_args(argv)
+
+
+def _input_files(input_dir: Path) -> list[Path]:
+    if not input_dir.is_dir():
+        raise UsageError(f"--input {input_dir}: no such directory")
+    files = [p for p in sorted(input_dir.rglob("*")) if p.is_file() and not p.name.startswith((".", "_"))]
+    if not files or all(p.stat().st_size == 0 for p in files):
+        raise UsageError(f"--input {input_dir}: no JSON-lines files (or only empty ones) under it")
+    return files
+
+
+def _ruleset_text(path: str | None) -> str:
+    if path is None:
+        return bundled_text(RULESET_FILE)
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as problem:
+        raise UsageError(f"--ruleset {path}: cannot read it ({problem.__class__.__name__}: {problem})") from None
+
+
+def summary(report: BatchReport) -> str:
+    lines = [
+        f"records read {report.read}: written {report.written}, quarantined {report.quarantined} "
+        f"(malformed {report.malformed})",
+        f"{'outcome':<8} {'level':<8} {'metric':>10}  rule",
+    ]
+    for result in report.rules:
+        metric = "" if result.metric is None else f"{result.metric:g}"
+        lines.append(f"{result.outcome:<8} {result.level:<8} {metric:>10}  {result.rule}")
+    lines.append("PASSED" if report.passed else "FAILED: " + "; ".join(report.failures))
+    return "\n".join(lines)
+
+
+def run(argv: list[str]) -> int:
+    args = _arguments(argv)
+    _input_files(Path(args.input))
+    if not 0 <= args.max_quarantine_fraction <= 1:
+        raise UsageError(f"--max-quarantine-fraction {args.max_quarantine_fraction}: expected a number from 0 to 1")
+    ruleset_source = args.ruleset or f"bundled {RULESET_FILE}"
+    try:
+        rules = parse_ruleset(_ruleset_text(args.ruleset))
+    except DqdlError as problem:
+        raise UsageError(f"--ruleset {ruleset_source}: {problem}") from None
+    schema = load_schema(bundled_text(SCHEMA_FILE))
+
+    from gluescripts.etl.local_io import DirectorySink, read_json_lines
+    from gluescripts.etl.spark import local_spark_session
+
+    spark = local_spark_session()
+    try:
+        report = process_batch(
+            read_json_lines(spark, str(Path(args.input).resolve())),
+            schema,
+            rules,
+            args.max_quarantine_fraction,
+            DirectorySink(str(Path(args.output).resolve())),
+        )
+    except EvaluationError as problem:
+        raise UsageError(f"--ruleset {ruleset_source}: {problem}") from None
+    finally:
+        spark.stop()
+    Path(args.output).mkdir(parents=True, exist_ok=True)
+    (Path(args.output) / "dq_report.json").write_text(json.dumps(report.as_dict(), indent=2) + "\n")
+    print(summary(report))
+    if not report.passed:
+        print(f"error: batch failed: {report.failures[0]}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main() -> None:
+    try:
+        sys.exit(run(sys.argv[1:]))
+    except (UsageError, SchemaError) as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TZ", "UTC")
+    main()
