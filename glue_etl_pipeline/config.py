@@ -18,6 +18,8 @@ DEFAULT_SCHEDULE = "cron(20 * * * ? *)"
 DEFAULT_WORKER_TYPE = "G.1X"
 DEFAULT_NUMBER_OF_WORKERS = 2
 DEFAULT_JOB_TIMEOUT_MINUTES = 25
+DEFAULT_MAX_QUARANTINE_FRACTION = 0.1
+QUARANTINE_SUFFIX = "_quarantine"
 
 # Worker types Glue 5.0 accepts for Spark ETL jobs (G.025X is streaming-only, Standard is legacy).
 GLUE_ETL_WORKER_TYPES = (
@@ -86,6 +88,7 @@ class EnvironmentConfig:
     table_name: str
     source_s3_location: S3Location
     destination_s3_location: S3Location
+    quarantine_s3_location: S3Location
     account: str | None = None
     region: str | None = None
     topic_arn: str | None = None
@@ -95,6 +98,7 @@ class EnvironmentConfig:
     worker_type: str = DEFAULT_WORKER_TYPE
     number_of_workers: int = DEFAULT_NUMBER_OF_WORKERS
     job_timeout_minutes: int = DEFAULT_JOB_TIMEOUT_MINUTES
+    max_quarantine_fraction: float = DEFAULT_MAX_QUARANTINE_FRACTION
 
     @property
     def stack_name(self) -> str:
@@ -188,6 +192,16 @@ def parse_boolean(value: str) -> bool:
     raise ValueError("expected true or false")
 
 
+def parse_fraction(value: str) -> float:
+    try:
+        fraction = float(value)
+    except ValueError:
+        fraction = -1.0
+    if not 0 <= fraction <= 1:
+        raise ValueError("expected a fraction from 0 to 1, such as 0.1")
+    return fraction
+
+
 def _bounded_int(low: int, high: int) -> Callable[[str], int]:
     def parse(value: str) -> int:
         if not re.fullmatch(r"\d+", value) or not low <= int(value) <= high:
@@ -223,6 +237,7 @@ _PARSERS: Mapping[str, Callable[[str], object]] = {
     "table_name": _matching(_GLUE_NAME, _GLUE_NAME_RULE),
     "source_s3_location": parse_s3_uri,
     "destination_s3_location": parse_s3_uri,
+    "quarantine_s3_location": parse_s3_uri,
     "account": _matching(_ACCOUNT, "expected a 12-digit AWS account id"),
     "region": _matching(_REGION, "expected an AWS region such as eu-west-1"),
     "topic_arn": _matching(_SNS_TOPIC_ARN, "expected the ARN of a standard SNS topic, arn:aws:sns:<region>:<account>:<name>"),
@@ -232,6 +247,7 @@ _PARSERS: Mapping[str, Callable[[str], object]] = {
     "worker_type": _one_of(GLUE_ETL_WORKER_TYPES),
     "number_of_workers": _bounded_int(MIN_WORKERS, MAX_WORKERS),
     "job_timeout_minutes": _bounded_int(1, max_job_timeout_minutes()),
+    "max_quarantine_fraction": parse_fraction,
 }
 _REQUIRED = ("glue_db", "table_name", "source_s3_location", "destination_s3_location")
 
@@ -270,18 +286,32 @@ def _parse_environment(source: _Source) -> EnvironmentConfig:
             parsed[key] = _PARSERS[key](value)
         except ValueError as problem:
             raise source.error(key, str(problem)) from None
+    if "quarantine_s3_location" not in parsed:
+        destination = parsed["destination_s3_location"]
+        if not destination.prefix:
+            raise source.error(
+                "quarantine_s3_location",
+                "required when destination_s3_location is a bucket root (quarantine must sit beside the output)",
+            )
+        parsed["quarantine_s3_location"] = S3Location(
+            destination.bucket, destination.prefix.rstrip("/") + QUARANTINE_SUFFIX + "/"
+        )
     env = EnvironmentConfig(name=source.section, **parsed)
     if env.topic_arn and env.notification_email:
         raise source.error(
             "notification_email",
             "an email subscription is only added to a topic the stack creates; subscribe it to topic_arn's topic instead",
         )
-    if env.source_s3_location == env.destination_s3_location or _nested(env.source_s3_location, env.destination_s3_location):
+    if _overlap(env.source_s3_location, env.destination_s3_location):
         raise source.error("destination_s3_location", "must not overlap source_s3_location, or the job would read its own output")
+    for other in ("source_s3_location", "destination_s3_location"):
+        if _overlap(env.quarantine_s3_location, getattr(env, other)):
+            raise source.error("quarantine_s3_location", f"must not overlap {other}")
     return env
 
 
-def _nested(first: S3Location, second: S3Location) -> bool:
+def _overlap(first: S3Location, second: S3Location) -> bool:
+    """Whether one location contains the other (a prefix is a folder: it ends with '/')."""
     return first.bucket == second.bucket and (
         first.prefix.startswith(second.prefix) or second.prefix.startswith(first.prefix)
     )

@@ -12,9 +12,9 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from glue_etl_pipeline.config import EnvironmentConfig, S3Location
+from glue_etl_pipeline.job_package import ENTRYPOINT, PACKAGE_DIR, build_package_zip
 
-GLUE_SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "gluescripts"
-ENTRYPOINT = GLUE_SCRIPTS_DIR / "json_to_pq.py"
+RULESET_FILE = PACKAGE_DIR / "ruleset.dqdl"
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 
 
@@ -51,7 +51,9 @@ class EtlJob(Construct):
             job_name=self.job_name,
             description=f"Reads {config.glue_db}.{config.table_name} (JSON) and writes Parquet ({config.name})",
             role=self.role,
-            script=self._script_file(ENTRYPOINT),
+            script=self._script_file(ENTRYPOINT, "entrypoint"),
+            # The data logic, schema and ruleset: the same files the tests and the local runner use.
+            extra_python_files=[self._script_file(build_package_zip(), "package")],
             glue_version=glue.GlueVersion.V5_0,
             worker_configuration=glue.WorkerConfiguration(
                 worker_type=glue.WorkerType[config.worker_type.replace(".", "_")],
@@ -69,20 +71,35 @@ class EtlJob(Construct):
                 "--dbname": config.glue_db,
                 "--table": config.table_name,
                 "--outputpath": config.destination_s3_location.uri,
+                "--quarantinepath": config.quarantine_s3_location.uri,
+                "--max_quarantine_fraction": str(config.max_quarantine_fraction),
                 "--job-bookmark-option": "job-bookmark-enable",
                 "--custom-logGroup-prefix": log_group_prefix,
             },
         )
 
-    def _script_file(self, path: Path) -> glue.Code:
+        # Registered on the table, the ruleset is visible in Glue Data Quality beside the run results.
+        glue.CfnDataQualityRuleset(
+            self,
+            "Ruleset",
+            name=f"{self.job_name}-ruleset",
+            description=f"Rules the {config.name} job applies to {config.glue_db}.{config.table_name}",
+            ruleset=RULESET_FILE.read_text(encoding="utf-8"),
+            target_table=glue.CfnDataQualityRuleset.DataQualityTargetTableProperty(
+                database_name=config.glue_db, table_name=config.table_name
+            ),
+        )
+
+    def _script_file(self, path: Path, construct_id: str) -> glue.Code:
         """Upload `path` as an asset the job's role may read, and nothing else in the asset bucket."""
-        asset = s3_assets.Asset(self, path.stem.replace("_", "-"), path=str(path))
+        asset = s3_assets.Asset(self, construct_id, path=str(path))
         return glue.Code.from_bucket(asset.bucket, asset.s3_object_key)
 
     def _grant_permissions(self, config: EnvironmentConfig, log_group_prefix: str) -> None:
         stack = Stack.of(self)
         self._grant_s3(config.source_s3_location, ["s3:GetObject"])
         self._grant_s3(config.destination_s3_location, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"])
+        self._grant_s3(config.quarantine_s3_location, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"])
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadOwnCatalogTable",
@@ -112,11 +129,18 @@ class EtlJob(Construct):
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
+                sid="PublishDataQualityResults",
+                actions=["glue:PublishDataQuality"],
+                resources=[stack.format_arn(service="glue", resource="dataQualityRuleset", resource_name="*")],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
                 sid="PublishGlueMetrics",
                 actions=["cloudwatch:PutMetricData"],
                 # PutMetricData supports no resource-level permissions; the namespace condition scopes it.
                 resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": "Glue"}},
+                conditions={"StringEquals": {"cloudwatch:namespace": ["Glue", "Glue Data Quality"]}},
             )
         )
 

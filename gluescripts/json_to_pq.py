@@ -1,23 +1,24 @@
-"""Glue job entrypoint: read the catalog table's JSON and write it to S3 as Parquet.
+"""AWS Glue job entrypoint: JSON records of a catalog table to validated Parquet, bad ones to quarantine.
 
-Arguments: --JOB_NAME (set by Glue), --dbname, --table, --outputpath.
+Arguments (set by the stack): --dbname, --table, --outputpath, --quarantinepath,
+--max_quarantine_fraction; Glue adds --JOB_NAME. The data logic lives in gluescripts.etl, shipped
+to Glue with --extra-py-files together with schema.json and ruleset.dqdl.
 """
 
+from __future__ import annotations
+
+import logging
 import sys
 
-from awsglue.context import GlueContext
-from awsglue.job import Job
-from awsglue.utils import getResolvedOptions
-from pyspark.context import SparkContext
+from gluescripts.etl.job import run_job
 
-args = getResolvedOptions(sys.argv, ["JOB_NAME", "dbname", "table", "outputpath"])
-glue_context = GlueContext(SparkContext.getOrCreate())
-job = Job(glue_context)
-job.init(args["JOB_NAME"], args)
 
-# The transformation_ctx lets job bookmarks hand each run only the files it has not seen.
-records = glue_context.create_dynamic_frame.from_catalog(
-    database=args["dbname"], table_name=args["table"], transformation_ctx="source"
-)
-records.toDF().write.mode("append").option("compression", "snappy").parquet(args["outputpath"])
-job.commit()
+def main(argv: list[str], runtime_factory) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_job(argv, runtime_factory)
+
+
+if __name__ == "__main__":
+    from gluescripts.etl.glue_runtime import GlueRuntime
+
+    main(sys.argv, GlueRuntime)

@@ -6,14 +6,15 @@ import dataclasses
 import os
 from pathlib import Path
 
-import pytest
-from aws_cdk import App
+# Before aws_cdk starts its Node.js runtime, which would print an end-of-life banner on Node 20.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import pytest  # noqa: E402
+from aws_cdk import App  # noqa: E402
 from aws_cdk.assertions import Template
 
 from glue_etl_pipeline.config import PipelineConfig, load_config
 from glue_etl_pipeline.main import CONFIG_FILE, build_app
-
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 
 @pytest.fixture(scope="session")

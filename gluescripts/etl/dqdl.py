@@ -192,7 +192,7 @@ class _Parser:
 
     def expression(self, text: str) -> Expression:
         token = self.peek()
-        if token is None:
+        if token is None or token[0] == "punct":
             raise DqdlError(f"rule '{text}': expected an expression such as '> 0' or 'in [...]'")
         negated = False
         if self.at_word("not"):

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Callable, Protocol
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Observation
@@ -67,7 +67,12 @@ def _failures(results: list[RuleResult], read: int, quarantined: int, max_fracti
 
 
 def process_batch(
-    lines: DataFrame, schema: TableSchema, rules: tuple[Rule, ...], max_quarantine_fraction: float, sink: Sink
+    lines: DataFrame,
+    schema: TableSchema,
+    rules: tuple[Rule, ...],
+    max_quarantine_fraction: float,
+    sink: Sink,
+    on_evaluated: Callable[[DataFrame], None] | None = None,
 ) -> BatchReport:
     """Process one batch of JSON lines (a frame with a string column `value`).
 
@@ -75,6 +80,7 @@ def process_batch(
     or the quarantine limit), nothing is written, so a rerun of the same input starts clean. When it
     passes, quarantined records are written first and the output second, then the written counts
     are reconciled with the read count; `ReconciliationError` means the batch must not be committed.
+    `on_evaluated` then receives the well-formed typed records (still cached), pass or fail.
     """
     records = lines.filter(F.trim(F.col("value")) != "")
     typed = parse_json_lines(records, schema).persist(StorageLevel.MEMORY_AND_DISK)
@@ -82,7 +88,10 @@ def process_batch(
         evaluation = RuleEvaluation(typed.filter(F.col(MALFORMED_REASON).isNull()), rules, schema.column_names)
         flagged = evaluation.flagged.persist(StorageLevel.MEMORY_AND_DISK)
         try:
-            return _split_and_write(typed, flagged, evaluation, schema, max_quarantine_fraction, sink)
+            report = _split_and_write(typed, flagged, evaluation, schema, max_quarantine_fraction, sink)
+            if on_evaluated is not None:
+                on_evaluated(typed.filter(F.col(MALFORMED_REASON).isNull()).select(*schema.column_names))
+            return report
         finally:
             flagged.unpersist()
     finally:

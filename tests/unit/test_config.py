@@ -62,6 +62,8 @@ def test_optional_keys_take_documented_defaults(tmp_path):
     assert (env.worker_type, env.number_of_workers, env.job_timeout_minutes) == ("G.1X", 2, 25)
     assert env.account is env.region is env.topic_arn is env.notification_email is None
     assert env.destination_s3_location == S3Location("curated-bucket", "complaints/")
+    assert env.quarantine_s3_location == S3Location("curated-bucket", "complaints_quarantine/")
+    assert env.max_quarantine_fraction == 0.1
     assert env.stack_name == "GlueEtlPipeline-DEV"
 
 
@@ -128,6 +130,10 @@ def test_job_timeout_limit_keeps_every_attempt_inside_the_state_machine_timeout(
         ("source_s3_location = s3://Raw_Bucket/x", "expected an S3 URI such as s3://my-bucket/some/prefix/"),
         ("source_s3_location = s3://raw-bucket/a/*", "the prefix must not contain '*'"),
         ("destination_s3_location = s3://raw-bucket/complaints/parquet/", "must not overlap source_s3_location"),
+        ("quarantine_s3_location = s3://curated-bucket/complaints/bad/", "[DEV] quarantine_s3_location = 's3://curated-bucket/complaints/bad/': must not overlap destination_s3_location"),
+        ("quarantine_s3_location = s3://raw-bucket/", "must not overlap source_s3_location"),
+        ("max_quarantine_fraction = 1.5", "[DEV] max_quarantine_fraction = '1.5': expected a fraction from 0 to 1"),
+        ("max_quarantine_fraction = lots", "expected a fraction from 0 to 1, such as 0.1"),
         ("colour = blue", "[DEV] colour = 'blue': unknown key; known keys: glue_db, table_name"),
     ],
 )
@@ -144,6 +150,18 @@ def test_email_subscription_needs_a_topic_the_stack_creates(tmp_path):
         section(topic_arn="arn:aws:sns:eu-west-1:123456789012:alerts", notification_email="a@example.com"),
     )
     assert message.startswith("environment.conf [DEV] notification_email = 'a@example.com': an email subscription")
+
+
+def test_quarantine_location_is_required_when_output_is_a_bucket_root(tmp_path):
+    message = error_for(tmp_path, section(destination_s3_location="s3://curated-bucket"))
+    assert message.startswith("environment.conf [DEV] quarantine_s3_location: required when destination_s3_location")
+
+
+def test_explicit_quarantine_location_and_fraction(tmp_path):
+    (env,) = load_config(
+        write(tmp_path, section(quarantine_s3_location="s3://dq-bucket/held/", max_quarantine_fraction="0.02"))
+    ).environments
+    assert (env.quarantine_s3_location, env.max_quarantine_fraction) == (S3Location("dq-bucket", "held/"), 0.02)
 
 
 def test_missing_required_key_is_named(tmp_path):

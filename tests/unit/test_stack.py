@@ -8,7 +8,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from glue_etl_pipeline.config import RETRY_POLICY, STATE_MACHINE_TIMEOUT_MINUTES
-from tests.helpers import only_resource, policy_statements
+from tests.helpers import PROJECT_ROOT, only_resource, policy_statements
 
 
 def definition_of(template) -> dict:
@@ -65,6 +65,8 @@ def test_glue_job_arguments_bookmarks_logging_and_metrics(dev_template):
     assert arguments["--dbname"] == "travel"
     assert arguments["--table"] == "complaints"
     assert arguments["--outputpath"] == "s3://example-travel-curated-dev/complaints/"
+    assert arguments["--quarantinepath"] == "s3://example-travel-curated-dev/complaints_quarantine/"
+    assert arguments["--max_quarantine_fraction"] == "0.1"
     assert arguments["--job-bookmark-option"] == "job-bookmark-enable"
     assert arguments["--enable-continuous-cloudwatch-log"] == "true"
     assert "--enable-metrics" in arguments
@@ -126,7 +128,7 @@ def actions_of(statement) -> set[str]:
     return set(actions if isinstance(actions, list) else [actions])
 
 
-def test_glue_role_reads_only_the_source_prefix_and_writes_only_the_output_prefix(dev_template):
+def test_glue_role_reads_only_the_source_prefix_and_writes_only_output_and_quarantine(dev_template):
     object_grants = {}
     for statement in glue_statements(dev_template):
         for resource in resources_of(statement):
@@ -139,22 +141,30 @@ def test_glue_role_reads_only_the_source_prefix_and_writes_only_the_output_prefi
         raw: {"s3:ListBucket"},
         f"{curated}/complaints/*": {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
         f"{curated}/complaints_$folder$": {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
+        f"{curated}/complaints_quarantine/*": {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
+        f"{curated}/complaints_quarantine_$folder$": {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
         curated: {"s3:ListBucket"},
     }
-    listing = [s for s in glue_statements(dev_template) if actions_of(s) == {"s3:ListBucket"}]
-    assert all(s["Condition"] == {"StringLike": {"s3:prefix": ["complaints", "complaints/*"]}} for s in listing)
+    listed_prefixes = set()
+    for statement in glue_statements(dev_template):
+        if actions_of(statement) == {"s3:ListBucket"}:
+            listed_prefixes.update(statement["Condition"]["StringLike"]["s3:prefix"])
+    assert listed_prefixes == {"complaints", "complaints/*", "complaints_quarantine", "complaints_quarantine/*"}
 
 
-def test_glue_role_reads_only_its_own_script_asset(dev_template):
-    (asset_statement,) = [
-        s for s in glue_statements(dev_template) if any("cdk-hnb659fds-assets" in r for r in resources_of(s))
+def test_glue_role_reads_only_its_own_script_assets(dev_template):
+    object_resources = [
+        r
+        for s in glue_statements(dev_template)
+        for r in resources_of(s)
+        if "cdk-hnb659fds-assets" in r and "/" in r.split(":::", 1)[1]
     ]
-    object_resources = [r for r in resources_of(asset_statement) if "/" in r.split(":::", 1)[1]]
-    assert len(object_resources) == 1 and object_resources[0].endswith(".py")
+    assert sorted(r.rsplit(".", 1)[1] for r in object_resources) == ["py", "zip"]
+    assert not any(r.endswith("/*") for r in object_resources)
 
 
 def test_glue_role_reads_only_its_database_and_table(dev_template):
-    (catalog,) = [s for s in glue_statements(dev_template) if any(a.startswith("glue:") for a in actions_of(s))]
+    (catalog,) = [s for s in glue_statements(dev_template) if "glue:GetTable" in actions_of(s)]
     assert actions_of(catalog) == {"glue:GetDatabase", "glue:GetTable", "glue:GetPartition", "glue:GetPartitions"}
     assert sorted(resources_of(catalog)) == [
         "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:catalog",
@@ -168,13 +178,24 @@ def test_only_resource_wildcard_on_glue_role_is_namespaced_put_metric_data(dev_t
     assert wildcards == [
         {
             "Action": "cloudwatch:PutMetricData",
-            "Condition": {"StringEquals": {"cloudwatch:namespace": "Glue"}},
+            "Condition": {"StringEquals": {"cloudwatch:namespace": ["Glue", "Glue Data Quality"]}},
             "Effect": "Allow",
             "Resource": "*",
             "Sid": "PublishGlueMetrics",
         }
     ]
     assert not any("*" in actions_of(s) or any(a.endswith(":*") for a in actions_of(s)) for s in glue_statements(dev_template))
+
+
+def test_glue_role_may_publish_data_quality_results(dev_template):
+    (publish,) = [s for s in glue_statements(dev_template) if actions_of(s) == {"glue:PublishDataQuality"}]
+    assert resources_of(publish) == ["arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:dataQualityRuleset/*"]
+
+
+def test_ruleset_is_registered_on_the_catalog_table(dev_template):
+    ruleset = only_resource(dev_template, "AWS::Glue::DataQualityRuleset")["Properties"]
+    assert ruleset["TargetTable"] == {"DatabaseName": "travel", "TableName": "complaints"}
+    assert ruleset["Ruleset"] == (PROJECT_ROOT / "gluescripts" / "ruleset.dqdl").read_text()
 
 
 # --- Step Functions ---------------------------------------------------------------------------

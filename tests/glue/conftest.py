@@ -1,0 +1,44 @@
+"""One local SparkSession for every Glue-logic test."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from gluescripts.etl.spark import local_spark_session
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    os.environ["TZ"] = "UTC"
+    os.environ["SPARK_MASTER"] = "local[1]"
+    os.environ["SPARK_SHUFFLE_PARTITIONS"] = "1"
+    os.environ["SPARK_SCRATCH_DIR"] = str(tmp_path_factory.mktemp("spark-scratch"))
+    session = local_spark_session("json-to-pq-tests")
+    yield session
+    session.stop()
+
+
+class MemorySink:
+    """Collects what the job writes, in order, instead of writing files."""
+
+    def __init__(self):
+        self.events: list[str] = []
+        self.output: list[dict] = []
+        self.quarantine: list[dict] = []
+        self.partition_column: str | None = None
+
+    def write_quarantine(self, records):
+        self.quarantine = [row.asDict(recursive=True) for row in records.collect()]
+        self.events.append("quarantine")
+
+    def write_output(self, records, partition_column):
+        self.output = [row.asDict(recursive=True) for row in records.collect()]
+        self.partition_column = partition_column
+        self.events.append("output")
+
+
+@pytest.fixture
+def memory_sink():
+    return MemorySink()
