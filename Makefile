@@ -12,7 +12,7 @@ NODE_STAMP := node_modules/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: synth test check-python check-node check-java clean
+.PHONY: synth test run-local bench check-python check-node check-java clean
 
 check-python:
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or newer" >&2; exit 1; }
@@ -47,5 +47,11 @@ synth: $(RUNTIME_STAMP) $(NODE_STAMP)
 test: $(DEV_STAMP) $(NODE_STAMP) | check-java
 	$(VENV_PYTHON) -m pytest
 
+run-local: $(DEV_STAMP) | check-java
+	$(VENV_PYTHON) -m gluescripts.run_local --input samples --output out/run-local
+
+bench: $(DEV_STAMP) | check-java
+	$(VENV_PYTHON) -m tools.bench
+
 clean:
-	rm -rf cdk.out .pytest_cache spark-warehouse
+	rm -rf cdk.out .pytest_cache spark-warehouse out bench-data

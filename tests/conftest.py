@@ -29,9 +29,15 @@ def synthesize(config: PipelineConfig, outdir: Path) -> dict[str, Template]:
 
 
 @pytest.fixture(scope="session")
-def templates(project_config, tmp_path_factory) -> dict[str, Template]:
+def assembly_dir(tmp_path_factory) -> Path:
+    """Where the project's environments are synthesized; holds the staged assets."""
+    return tmp_path_factory.mktemp("cdk.out")
+
+
+@pytest.fixture(scope="session")
+def templates(project_config, assembly_dir) -> dict[str, Template]:
     """The templates of environment.conf's environments, by environment name."""
-    return synthesize(project_config, tmp_path_factory.mktemp("cdk.out"))
+    return synthesize(project_config, assembly_dir)
 
 
 @pytest.fixture(scope="session")

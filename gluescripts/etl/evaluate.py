@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import operator
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
 from gluescripts.etl.dqdl import Expression, Keyword, Rule
@@ -82,86 +82,142 @@ def _values_condition(column: Column, expression: Expression) -> Column:
     raise EvaluationError(f"unsupported expression '{expression.describe()}'")
 
 
-@dataclass
-class _Plan:
-    """The columns to add per row and the aggregations to run once, with how to read them back."""
+_KEY_RULE_TYPES = ("IsUnique", "Uniqueness", "IsPrimaryKey")
 
-    row_columns: dict[str, Column] = field(default_factory=dict)
-    aggregations: dict[str, Column] = field(default_factory=dict)
 
-    def aggregate(self, name: str, expression: Column) -> str:
-        self.aggregations[name] = expression
-        return name
+@dataclass(frozen=True)
+class Measurement:
+    """What one evaluation measured: metric values by name, and the duplicated keys per key column set."""
+
+    metrics: dict[str, int]
+    duplicates: dict[tuple[str, ...], DataFrame]
 
 
 class RuleEvaluation:
-    """A ruleset bound to a frame: per-row flags now, dataset results after one aggregation."""
+    """A ruleset bound to a frame: per-row conditions now, dataset metrics from `measure()`.
 
-    def __init__(self, records: DataFrame, rules: tuple[Rule, ...], data_columns: tuple[str, ...]):
+    `well_formed` marks the rows the rules apply to; the others (malformed records kept in the same
+    frame) are counted apart and never flagged by a rule. Uniqueness rules group the frame by their
+    key columns once per distinct column set; every other metric is a sum in the same aggregation,
+    so the data is scanned once for the whole ruleset.
+    """
+
+    def __init__(
+        self,
+        records: DataFrame,
+        rules: tuple[Rule, ...],
+        data_columns: tuple[str, ...],
+        well_formed: Column | None = None,
+    ):
         self.rules = rules
         self.data_columns = data_columns
-        self._plan = _Plan()
-        self._row_rule_flags: list[tuple[Rule, str]] = []
-        for index, rule in enumerate(rules):
+        self.well_formed = F.lit(True) if well_formed is None else well_formed
+        for rule in rules:
             missing = [c for c in rule.columns if c not in data_columns and rule.rule_type != "ColumnExists"]
             if missing:
                 raise EvaluationError(f"rule '{rule.text}' refers to unknown column(s) {', '.join(missing)}")
-            self._prepare(index, rule)
-        flagged = records
-        for name, column in self._plan.row_columns.items():
-            flagged = flagged.withColumn(name, column)
-        failed = [F.when(~F.col(flag), F.lit(rule.text)) for rule, flag in self._row_rule_flags]
-        self.flagged = flagged.withColumn(
+        self.key_sets: list[tuple[str, ...]] = []
+        for rule in rules:
+            if rule.rule_type in _KEY_RULE_TYPES and rule.columns not in self.key_sets:
+                self.key_sets.append(rule.columns)
+        conditions = {
+            f"__r{index}_ok": self._row_condition(rule)
+            for index, rule in enumerate(rules)
+            if rule.rule_type in ("IsComplete", "ColumnValues", "ColumnLength")
+        }
+        self.prepared = records.withColumns(conditions) if conditions else records
+        self._cached: list[DataFrame] = []
+
+    @staticmethod
+    def _row_condition(rule: Rule) -> Column:
+        column = F.col(rule.columns[0])
+        if rule.rule_type == "IsComplete":
+            return column.isNotNull()
+        if rule.rule_type == "ColumnLength":
+            return _values_condition(F.length(F.coalesce(column.cast("string"), F.lit(""))), rule.expression)
+        return _values_condition(column, rule.expression)
+
+    def _sums(self) -> dict[str, Column]:
+        """Per-row contributions to every metric that is a plain sum over the rows."""
+        counted = self.well_formed
+        sums = {"__rows": F.when(counted, 1).otherwise(0), "__malformed": F.when(counted, 0).otherwise(1)}
+        for index, rule in enumerate(self.rules):
+            if f"__r{index}_ok" in self.prepared.columns:
+                sums[f"__r{index}_failed"] = F.when(counted & ~F.col(f"__r{index}_ok"), 1).otherwise(0)
+            elif rule.rule_type == "Completeness":
+                sums[f"__r{index}_complete"] = F.when(counted & F.col(rule.columns[0]).isNotNull(), 1).otherwise(0)
+        return sums
+
+    def measure(self) -> Measurement:
+        """Run the aggregation: one job, plus one small grouping per additional key column set."""
+        sums = self._sums()
+        if not self.key_sets:
+            row = self.prepared.agg(*[F.sum(value).alias(name) for name, value in sums.items()]).first()
+            return Measurement({k: v or 0 for k, v in row.asDict().items()}, {})
+        metrics: dict[str, int] = {}
+        duplicates: dict[tuple[str, ...], DataFrame] = {}
+        # The sums ride along the first grouping's scan as observed metrics instead of widening every group.
+        totals = Observation("rule metrics")
+        source = self.prepared.observe(totals, *[F.sum(value).alias(name) for name, value in sums.items()])
+        for position, key in enumerate(self.key_sets):
+            grouped = (source if position == 0 else self.prepared).groupBy(*key).agg(
+                F.sum(sums["__rows"]).alias("__n")
+            )
+            all_null, any_null = _all_null(key), _any_null(key)
+            counted = F.col("__n") > 0
+            stats = {
+                f"__k{position}_rows": F.sum(F.when(counted & ~all_null, F.col("__n")).otherwise(0)),
+                f"__k{position}_unique": F.sum(F.when(counted & ~all_null & (F.col("__n") == 1), 1).otherwise(0)),
+                f"__k{position}_duplicated": F.sum(F.when(~all_null & (F.col("__n") > 1), F.col("__n")).otherwise(0)),
+                f"__k{position}_pk_failed": F.sum(F.when(any_null | (F.col("__n") > 1), F.col("__n")).otherwise(0)),
+            }
+            grouped = grouped.persist()
+            self._cached.append(grouped)
+            row = grouped.agg(*[value.alias(name) for name, value in stats.items()]).first()
+            metrics.update({k: v or 0 for k, v in row.asDict().items()})
+            duplicates[key] = grouped.filter(~all_null & (F.col("__n") > 1)).select(*key)
+        metrics.update({k: v or 0 for k, v in totals.get.items()})
+        return Measurement(metrics, duplicates)
+
+    def release(self) -> None:
+        """Drop the per-key groupings `measure()` cached."""
+        for frame in self._cached:
+            frame.unpersist()
+        self._cached.clear()
+
+    def flagged(self, measurement: Measurement) -> DataFrame:
+        """The prepared rows with `_failed_rules`: the text of every row-level rule each row fails."""
+        frame = self.prepared
+        duplicate_flags = {}
+        for position, key in enumerate(self.key_sets):
+            flag = f"__k{position}_dup"
+            marked = measurement.duplicates[key].select(
+                *[F.col(c).alias(f"__k{position}_{c}") for c in key], F.lit(True).alias(flag)
+            )
+            condition = None
+            for c in key:
+                term = F.col(c).eqNullSafe(F.col(f"__k{position}_{c}"))
+                condition = term if condition is None else condition & term
+            frame = frame.join(F.broadcast(marked), condition, "left").drop(*[f"__k{position}_{c}" for c in key])
+            duplicate_flags[key] = F.coalesce(F.col(flag), F.lit(False))
+        failed = []
+        for index, rule in enumerate(self.rules):
+            if not rule.is_row_level:
+                continue
+            if rule.rule_type == "IsUnique":
+                passes = _all_null(rule.columns) | ~duplicate_flags[rule.columns]
+            elif rule.rule_type == "IsPrimaryKey":
+                passes = ~_any_null(rule.columns) & ~duplicate_flags[rule.columns]
+            else:
+                passes = F.col(f"__r{index}_ok")
+            failed.append(F.when(self.well_formed & ~passes, F.lit(rule.text)))
+        return frame.withColumn(
             FAILED_RULES, F.array_compact(F.array(*failed)) if failed else F.array().cast("array<string>")
         )
 
-    @property
-    def aggregations(self) -> dict[str, Column]:
-        """Aggregate expressions over `flagged` whose values `results()` needs."""
-        return {"__rows": F.count(F.lit(1)), **self._plan.aggregations}
-
-    def _prepare(self, index: int, rule: Rule) -> None:
-        kind, plan, key = rule.rule_type, self._plan, f"__r{index}"
-        if kind in ("IsUnique", "Uniqueness", "IsPrimaryKey"):
-            columns = [F.col(c) for c in rule.columns]
-            all_null = F.lit(True)
-            for column in columns:
-                all_null = all_null & column.isNull()
-            any_null = F.lit(False)
-            for column in columns:
-                any_null = any_null | column.isNull()
-            occurrences = F.count(F.lit(1)).over(Window.partitionBy(*columns))
-            plan.row_columns[f"{key}_count"] = occurrences
-            unique = F.col(f"{key}_count") == 1
-            if kind == "IsPrimaryKey":
-                passes = ~any_null & unique
-            else:
-                passes = all_null | unique
-            plan.row_columns[f"{key}_ok"] = passes
-            if kind == "Uniqueness":
-                plan.aggregate(f"{key}_unique", F.sum(F.when(~all_null & unique, 1).otherwise(0)))
-                plan.aggregate(f"{key}_counted", F.sum(F.when(~all_null, 1).otherwise(0)))
-                del plan.row_columns[f"{key}_ok"]
-                return
-        elif kind == "IsComplete":
-            plan.row_columns[f"{key}_ok"] = F.col(rule.columns[0]).isNotNull()
-        elif kind == "Completeness":
-            plan.aggregate(f"{key}_complete", F.count(F.col(rule.columns[0])))
-            return
-        elif kind == "ColumnValues":
-            plan.row_columns[f"{key}_ok"] = _values_condition(F.col(rule.columns[0]), rule.expression)
-        elif kind == "ColumnLength":
-            length = F.length(F.coalesce(F.col(rule.columns[0]).cast("string"), F.lit("")))
-            plan.row_columns[f"{key}_ok"] = _values_condition(length, rule.expression)
-        else:  # RowCount, ColumnCount, ColumnExists need no per-row work
-            return
-        plan.aggregate(f"{key}_failed", F.sum(F.when(F.col(f"{key}_ok"), 0).otherwise(1)))
-        if rule.is_row_level:
-            self._row_rule_flags.append((rule, f"{key}_ok"))
-
     def results(self, metrics: dict[str, int]) -> list[RuleResult]:
-        """Each rule's outcome, from the values of `aggregations` computed over `flagged`."""
-        rows = metrics["__rows"] or 0
+        """Each rule's outcome, from the metrics `measure()` returned."""
+        rows = metrics["__rows"]
         return [self._result(index, rule, metrics, rows) for index, rule in enumerate(self.rules)]
 
     def _result(self, index: int, rule: Rule, metrics: dict[str, int], rows: int) -> RuleResult:
@@ -180,13 +236,20 @@ class RuleEvaluation:
         if kind == "ColumnExists":
             exists = rule.columns[0] in self.data_columns
             return RuleResult(rule.text, PASSED if exists else FAILED, level, reason=None if exists else "column is absent")
+        if kind in _KEY_RULE_TYPES:
+            key = f"__k{self.key_sets.index(rule.columns)}"
         if kind in ("Completeness", "Uniqueness"):
-            denominator = rows if kind == "Completeness" else metrics[f"{key}_counted"] or 0
+            denominator = rows if kind == "Completeness" else metrics[f"{key}_rows"]
             if denominator == 0:
                 return RuleResult(rule.text, FAILED, level, reason="no values to measure")
             numerator = metrics[f"{key}_complete"] if kind == "Completeness" else metrics[f"{key}_unique"]
             return judged(round(numerator / denominator, 6), rule.expression)
-        failed = int(metrics[f"{key}_failed"] or 0)
+        if kind == "IsUnique":
+            failed = metrics[f"{key}_duplicated"]
+        elif kind == "IsPrimaryKey":
+            failed = metrics[f"{key}_pk_failed"]
+        else:
+            failed = int(metrics[f"{key}_failed"])
         if rule.threshold is not None:
             if rows == 0:
                 return RuleResult(rule.text, FAILED, level, failed_rows=0, reason="no rows to measure")
@@ -195,3 +258,17 @@ class RuleEvaluation:
         outcome = PASSED if failed == 0 else FAILED
         reason = None if failed == 0 else f"{failed} of {rows} rows failed"
         return RuleResult(rule.text, outcome, level, metric=metric, failed_rows=failed, reason=reason)
+
+
+def _all_null(columns: tuple[str, ...]) -> Column:
+    condition = F.lit(True)
+    for name in columns:
+        condition = condition & F.col(name).isNull()
+    return condition
+
+
+def _any_null(columns: tuple[str, ...]) -> Column:
+    condition = F.lit(False)
+    for name in columns:
+        condition = condition | F.col(name).isNull()
+    return condition

@@ -83,39 +83,39 @@ def process_batch(
     `on_evaluated` then receives the well-formed typed records (still cached), pass or fail.
     """
     records = lines.filter(F.trim(F.col("value")) != "")
-    typed = parse_json_lines(records, schema).persist(StorageLevel.MEMORY_AND_DISK)
+    parsed = parse_json_lines(records, schema)
+    evaluation = RuleEvaluation(parsed, rules, schema.column_names, well_formed=F.col(MALFORMED_REASON).isNull())
+    # Parsed once and kept: the measurement, the split and both writes all read this cache.
+    prepared = evaluation.prepared.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        evaluation = RuleEvaluation(typed.filter(F.col(MALFORMED_REASON).isNull()), rules, schema.column_names)
-        flagged = evaluation.flagged.persist(StorageLevel.MEMORY_AND_DISK)
-        try:
-            report = _split_and_write(typed, flagged, evaluation, schema, max_quarantine_fraction, sink)
-            if on_evaluated is not None:
-                on_evaluated(typed.filter(F.col(MALFORMED_REASON).isNull()).select(*schema.column_names))
-            return report
-        finally:
-            flagged.unpersist()
+        report = _evaluate_and_write(evaluation, schema, max_quarantine_fraction, sink)
+        if on_evaluated is not None:
+            on_evaluated(prepared.filter(F.col(MALFORMED_REASON).isNull()).select(*schema.column_names))
+        return report
     finally:
-        typed.unpersist()
+        evaluation.release()
+        prepared.unpersist()
 
 
-def _split_and_write(typed, flagged, evaluation, schema, max_quarantine_fraction, sink) -> BatchReport:
-    aggregations = {**evaluation.aggregations, "__rule_failures": F.sum(F.when(F.size(FAILED_RULES) > 0, 1).otherwise(0))}
-    metrics = flagged.agg(*[column.alias(name) for name, column in aggregations.items()]).first().asDict()
-    well_formed = metrics["__rows"]
-    malformed = typed.filter(F.col(MALFORMED_REASON).isNotNull()).count()
-    read = well_formed + malformed
-    expected_quarantine = malformed + (metrics["__rule_failures"] or 0)
+def _evaluate_and_write(evaluation: RuleEvaluation, schema: TableSchema, max_quarantine_fraction: float, sink: Sink) -> BatchReport:
+    measurement = evaluation.measure()
+    metrics = measurement.metrics
+    malformed = metrics["__malformed"]
+    read = metrics["__rows"] + malformed
+    flagged = evaluation.flagged(measurement)
+    is_quarantined = F.col(MALFORMED_REASON).isNotNull() | (F.size(FAILED_RULES) > 0)
+    expected_quarantine = flagged.filter(is_quarantined).count()
     results = evaluation.results(metrics)
     failures = _failures(results, read, expected_quarantine, max_quarantine_fraction)
     if failures:
         return BatchReport(read, 0, 0, malformed, tuple(results), max_quarantine_fraction, failures)
 
-    quarantine = typed.filter(F.col(MALFORMED_REASON).isNotNull()).select(
-        F.col(RAW).alias("raw"), F.array(MALFORMED_REASON).alias(REASONS)
-    ).unionByName(
-        flagged.filter(F.size(FAILED_RULES) > 0).select(F.col(RAW).alias("raw"), F.col(FAILED_RULES).alias(REASONS))
+    quarantine = flagged.filter(is_quarantined).select(
+        # A malformed line as it arrived; a rule-breaking record as the job read it, in the schema's types.
+        F.coalesce(F.col(RAW), F.to_json(F.struct(*schema.column_names))).alias("record"),
+        F.when(F.col(MALFORMED_REASON).isNotNull(), F.array(MALFORMED_REASON)).otherwise(F.col(FAILED_RULES)).alias(REASONS),
     )
-    output = with_partition_column(flagged.filter(F.size(FAILED_RULES) == 0), schema).select(
+    output = with_partition_column(flagged.filter(~is_quarantined), schema).select(
         *schema.column_names, schema.partition_column
     )
     quarantined_count, written_count = Observation("quarantined"), Observation("written")

@@ -1,12 +1,14 @@
 """The table's explicit schema (schema.json) and the parsing of JSON lines against it.
 
-Every field is first read as text and then cast to its declared type, so a record is either fully
-typed or marked malformed with a reason naming the field; nothing is silently turned into NULL.
+Every line is parsed into the declared types: a record is either fully typed or marked malformed
+with a reason naming the offending field; nothing is silently turned into NULL. Types are strict,
+as in JSON: "42" (a string) is not an int and "yes" is not a boolean.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
@@ -16,7 +18,16 @@ from pyspark.sql import types as T
 RAW = "_raw"
 MALFORMED_REASON = "_malformed_reason"
 _CORRUPT = "_corrupt_record"
-SUPPORTED_TYPES = ("string", "int", "bigint", "double", "boolean", "date", "timestamp")
+_SIMPLE_TYPES = {
+    "string": T.StringType(),
+    "int": T.IntegerType(),
+    "bigint": T.LongType(),
+    "double": T.DoubleType(),
+    "boolean": T.BooleanType(),
+    "date": T.DateType(),
+    "timestamp": T.TimestampType(),
+}
+_DECIMAL = re.compile(r"^decimal\((\d{1,2}),(\d{1,2})\)$")
 
 
 class SchemaError(ValueError):
@@ -54,8 +65,10 @@ def load_schema(text: str) -> TableSchema:
     if len(set(schema.column_names)) != len(columns):
         raise SchemaError("schema declares a column twice")
     for column in columns:
-        if not column.type.startswith("decimal") and column.type not in SUPPORTED_TYPES:
-            raise SchemaError(f"column {column.name!r} has unsupported type {column.type!r}")
+        try:
+            spark_type(column.type)
+        except SchemaError:
+            raise SchemaError(f"column {column.name!r} has unsupported type {column.type!r}") from None
     source_type = dict((c.name, c.type) for c in columns).get(schema.partition_source)
     if source_type not in ("date", "timestamp"):
         raise SchemaError(f"partition source {schema.partition_source!r} must be a date or timestamp column")
@@ -64,56 +77,61 @@ def load_schema(text: str) -> TableSchema:
     return schema
 
 
-def _try_cast(column: Column, spec: ColumnSpec) -> Column:
-    if spec.type == "string":
-        return column
-    if spec.type == "boolean":
-        # Spark casts "1"/"yes"/"t" to true; JSON booleans arrive as exactly "true"/"false".
-        return F.when(F.lower(column).isin("true", "false"), F.lower(column) == "true")
-    return F.expr(f"try_cast(`{_text(spec.name)}` AS {spec.type})")
+def spark_type(type_name: str) -> T.DataType:
+    """The Spark type of a schema.json type name, or `SchemaError`."""
+    if type_name in _SIMPLE_TYPES:
+        return _SIMPLE_TYPES[type_name]
+    decimal = _DECIMAL.match(type_name)
+    if decimal and 0 <= int(decimal[2]) <= int(decimal[1]) <= 38:
+        return T.DecimalType(int(decimal[1]), int(decimal[2]))
+    raise SchemaError(f"unsupported type {type_name!r}")
 
 
-def _text(name: str) -> str:
-    return f"__text_{name}"
+def _struct(columns: tuple[ColumnSpec, ...], as_text: bool = False) -> T.StructType:
+    fields = [T.StructField(c.name, T.StringType() if as_text else spark_type(c.type)) for c in columns]
+    return T.StructType(fields + [T.StructField(_CORRUPT, T.StringType())])
+
+
+def _parse(text: Column, schema: T.StructType) -> Column:
+    return F.from_json(text, schema, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT})
+
+
+def _why_malformed(text: Column, schema: TableSchema) -> Column:
+    """Why a line failed to parse: not a JSON object, or which fields hold values of the wrong type.
+
+    Only evaluated for lines that failed, so parsing each field on its own here costs nothing on
+    good data.
+    """
+    as_text = _parse(text, _struct(schema.columns, as_text=True))
+    wrong_fields = [
+        F.when(
+            _parse(text, _struct((c,)))[_CORRUPT].isNotNull(),
+            F.concat(F.lit(f"field '{c.name}' is not a valid {c.type}: "), F.substring(as_text[c.name], 1, 100)),
+        )
+        for c in schema.columns
+        if c.type != "string"
+    ]
+    not_an_object = as_text.isNull() | as_text[_CORRUPT].isNotNull()
+    return F.when(not_an_object, F.lit("malformed JSON: not a parseable JSON object")).otherwise(
+        F.coalesce(F.nullif(F.concat_ws("; ", *wrong_fields), F.lit("")), F.lit("record does not match the schema"))
+    )
 
 
 def parse_json_lines(lines: DataFrame, schema: TableSchema) -> DataFrame:
     """Turn a one-column frame of JSON lines (`value`) into typed columns plus `_raw` and `_malformed_reason`.
 
-    `_malformed_reason` is NULL for a well-formed record. Otherwise it says why: the line is not a
-    JSON object, or a named field holds a value that does not cast to its declared type.
+    Each line is parsed straight into the declared types. For a well-formed record
+    `_malformed_reason` and `_raw` are NULL (the raw text is kept only where it is needed, which
+    keeps the cached batch small); otherwise `_raw` is the line and the reason says what is wrong.
     """
-    text_schema = T.StructType(
-        [T.StructField(c.name, T.StringType()) for c in schema.columns] + [T.StructField(_CORRUPT, T.StringType())]
+    parsed = lines.select(F.col("value"), _parse(F.col("value"), _struct(schema.columns)).alias("record"))
+    malformed = F.col("record").isNull() | F.col(f"record.{_CORRUPT}").isNotNull()
+    return parsed.select(
+        F.when(malformed, F.col("value")).alias(RAW),
+        F.when(malformed, _why_malformed(F.col("value"), schema)).alias(MALFORMED_REASON),
+        # A malformed record's fields are never used: it is counted apart and quarantined by its raw text.
+        *[F.col(f"record.`{c.name}`").alias(c.name) for c in schema.columns],
     )
-    parsed = lines.select(
-        F.col("value").alias(RAW),
-        F.from_json(
-            "value", text_schema, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT}
-        ).alias("record"),
-    ).select(
-        RAW,
-        (F.col("record").isNull() | F.col(f"record.{_CORRUPT}").isNotNull()).alias(_CORRUPT),
-        *[F.col(f"record.`{c.name}`").alias(_text(c.name)) for c in schema.columns],
-    )
-    typed = parsed.select(
-        RAW,
-        _CORRUPT,
-        *[F.col(_text(c.name)) for c in schema.columns],
-        *[_try_cast(F.col(_text(c.name)), c).alias(c.name) for c in schema.columns],
-    )
-    cast_failures = [
-        F.when(
-            F.col(_text(c.name)).isNotNull() & F.col(c.name).isNull(),
-            F.concat(F.lit(f"field '{c.name}' is not a valid {c.type}: "), F.substring(F.col(_text(c.name)), 1, 100)),
-        )
-        for c in schema.columns
-        if c.type != "string"
-    ]
-    reason = F.when(F.col(_CORRUPT), F.lit("malformed JSON: not a parseable JSON object")).otherwise(
-        F.concat_ws("; ", *cast_failures) if cast_failures else F.lit("")
-    )
-    return typed.select(RAW, F.when(reason != "", reason).alias(MALFORMED_REASON), *[F.col(c.name) for c in schema.columns])
 
 
 def with_partition_column(records: DataFrame, schema: TableSchema) -> DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pyspark.sql import functions as F
 
 from gluescripts.etl.dqdl import parse_ruleset
 from gluescripts.etl.evaluate import FAILED_RULES, EvaluationError, RuleEvaluation
@@ -20,12 +21,11 @@ def evaluate(spark, rule_text: str, rows=ROWS, schema: str = SCHEMA):
     frame = spark.createDataFrame(rows, schema)
     columns = tuple(field.name for field in frame.schema.fields)
     evaluation = RuleEvaluation(frame, parse_ruleset(f"Rules = [ {rule_text} ]"), columns)
-    metrics = evaluation.flagged.agg(*[c.alias(n) for n, c in evaluation.aggregations.items()]).first().asDict()
-    (result,) = evaluation.results(metrics)
-    flagged_ids = sorted(
-        ((row["id"], row["name"]) for row in evaluation.flagged.collect() if row[FAILED_RULES]), key=str
-    )
-    return result, flagged_ids
+    measurement = evaluation.measure()
+    (result,) = evaluation.results(measurement.metrics)
+    flagged = evaluation.flagged(measurement).collect()
+    evaluation.release()
+    return result, sorted(((row["id"], row["name"]) for row in flagged if row[FAILED_RULES]), key=str)
 
 
 def test_row_count_boundaries(spark):
@@ -144,18 +144,39 @@ def test_rule_on_unknown_column_is_an_error(spark):
         evaluate(spark, 'IsComplete "price"')
 
 
-def test_every_rule_is_evaluated_in_one_aggregation(spark, tmp_path):
-    """Dataset metrics come from one agg() that reads the input once, however many rules there are."""
-    spark.createDataFrame(ROWS, SCHEMA).write.parquet(str(tmp_path / "input"))
-    frame = spark.read.parquet(str(tmp_path / "input"))
+def test_is_unique_treats_rows_with_the_same_partial_nulls_as_duplicates(spark):
+    rows = [(1, None, 1, 1.0), (1, None, 2, 1.0), (2, None, 3, 1.0), (None, None, 4, 1.0), (None, None, 5, 1.0)]
+    result, flagged = evaluate(spark, 'IsUnique "id" "name"', rows=rows)
+    assert flagged == [(1, None), (1, None)]  # all-NULL keys are ignored, partly NULL keys compared
+    assert result.failed_rows == 2
+
+
+def test_malformed_rows_are_neither_counted_nor_flagged(spark):
+    frame = spark.createDataFrame(ROWS + [(None, None, None, None)], SCHEMA)
+    frame = frame.withColumn("bad", F.col("id").isNull() & F.col("rating").isNull())
+    evaluation = RuleEvaluation(frame, parse_ruleset('Rules = [ RowCount = 4, IsComplete "name" ]'), ("id", "name", "rating", "score"), well_formed=~F.col("bad"))
+    measurement = evaluation.measure()
+    assert (measurement.metrics["__rows"], measurement.metrics["__malformed"]) == (4, 1)
+    assert [r.outcome for r in evaluation.results(measurement.metrics)] == ["Passed", "Failed"]
+    assert sum(bool(row[FAILED_RULES]) for row in evaluation.flagged(measurement).collect()) == 1
+
+
+def test_the_data_is_scanned_once_for_the_whole_ruleset(spark):
+    """Every metric, uniqueness included, comes from one pass: each row is produced exactly once."""
+    produced = spark.sparkContext.accumulator(0)
+
+    def probe(value):
+        produced.add(1)
+        return value
+
+    frame = spark.createDataFrame(ROWS, SCHEMA).withColumn("probe", F.udf(probe, "double")("score"))
     rules = parse_ruleset(
         'Rules = [ RowCount > 0, IsComplete "name", Completeness "rating" > 0.5, IsPrimaryKey "id", '
-        'Uniqueness "id" > 0.1, ColumnValues "rating" >= 1, ColumnLength "name" < 10 ]'
+        'Uniqueness "id" > 0.1, ColumnValues "rating" >= 1, ColumnLength "name" < 10, ColumnValues "probe" >= 0 ]'
     )
-    evaluation = RuleEvaluation(frame, rules, ("id", "name", "rating", "score"))
-    aggregated = evaluation.flagged.agg(*[c.alias(n) for n, c in evaluation.aggregations.items()])
-    plan = aggregated._jdf.queryExecution().optimizedPlan().toString()
-    assert plan.count("Relation [") == 1
-    assert plan.count("Aggregate [") == 1
-    results = evaluation.results(aggregated.first().asDict())
-    assert [r.outcome for r in results] == ["Passed", "Failed", "Passed", "Failed", "Passed", "Failed", "Passed"]
+    evaluation = RuleEvaluation(frame, rules, ("id", "name", "rating", "score", "probe"))
+    measurement = evaluation.measure()
+    evaluation.release()
+    assert produced.value == len(ROWS)
+    outcomes = [r.outcome for r in evaluation.results(measurement.metrics)]
+    assert outcomes == ["Passed", "Failed", "Passed", "Failed", "Passed", "Failed", "Passed", "Failed"]

@@ -40,9 +40,14 @@ def test_well_formed_record_is_cast_to_declared_types(spark):
     assert (row["day"], row["n"], row["amount"], row["ok"]) == (datetime.date(2026, 10, 31), 7, decimal.Decimal("12.50"), True)
 
 
-def test_numbers_in_strings_cast_and_missing_fields_are_null(spark):
-    (row,) = parse(spark, '{"id": 5, "n": "42"}')
-    assert (row["id"], row["n"], row["at"], row[MALFORMED_REASON]) == ("5", 42, None, None)
+def test_missing_fields_are_null_and_any_json_value_is_a_string(spark):
+    (row,) = parse(spark, '{"id": 5, "n": 42}')
+    assert (row["id"], row["n"], row["at"], row[MALFORMED_REASON], row[RAW]) == ("5", 42, None, None, None)
+
+
+def test_types_are_strict_as_in_json(spark):
+    (row,) = parse(spark, '{"id": "a", "n": "42"}')
+    assert row[MALFORMED_REASON] == "field 'n' is not a valid int: 42"
 
 
 @pytest.mark.parametrize(

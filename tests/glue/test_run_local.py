@@ -1,0 +1,84 @@
+"""`python -m gluescripts.run_local`: the bundled samples end to end, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import PROJECT_ROOT
+
+
+def run_local(*args: str, cwd=PROJECT_ROOT) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SPARK_MASTER": "local[1]", "SPARK_SHUFFLE_PARTITIONS": "2", "PYTHONPATH": str(PROJECT_ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "gluescripts.run_local", *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    output = tmp_path_factory.mktemp("sample-run")
+    return run_local("--input", str(PROJECT_ROOT / "samples"), "--output", str(output)), output
+
+
+def test_samples_pass_and_print_a_summary(sample_run):
+    result, _ = sample_run
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].startswith("records read 3000: written ")
+    assert result.stdout.rstrip().endswith("PASSED")
+    assert "Traceback" not in result.stderr
+
+
+def test_samples_leave_parquet_quarantine_and_a_reconciled_report(sample_run, spark):
+    _, output = sample_run
+    report = json.loads((output / "dq_report.json").read_text())
+    records = report["records"]
+    assert records["read"] == 3000 == records["written"] + records["quarantined"]
+    assert 0 < records["malformed"] < records["quarantined"]
+    assert report["passed"] is True
+    assert spark.read.parquet(str(output / "parquet")).count() == records["written"]
+    quarantined = [json.loads(line) for path in (output / "quarantine").glob("*.json") for line in path.read_text().splitlines()]
+    assert len(quarantined) == records["quarantined"]
+    assert all(set(q) == {"record", "reasons"} and q["reasons"] for q in quarantined)
+    assert sorted(p.name.split("=")[0] for p in (output / "parquet").iterdir() if p.is_dir()) == ["complaint_date"] * 3
+
+
+def test_failing_dataset_rule_exits_1_with_one_line(tmp_path):
+    ruleset = tmp_path / "strict.dqdl"
+    ruleset.write_text('Rules = [ RowCount > 100000, IsComplete "airline" ]')
+    result = run_local("--input", str(PROJECT_ROOT / "samples"), "--output", str(tmp_path / "out"), "--ruleset", str(ruleset))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: batch failed: data quality rule failed: RowCount > 100000 (value 2962 does not satisfy '> 100000')"
+    )
+    assert json.loads((tmp_path / "out" / "dq_report.json").read_text())["passed"] is False
+    assert not (tmp_path / "out" / "parquet").exists()
+
+
+@pytest.mark.parametrize(
+    ("make_args", "message"),
+    [
+        (lambda tmp: ["--input", str(tmp / "missing"), "--output", str(tmp / "o")], "--input {tmp}/missing: no such directory"),
+        (lambda tmp: ["--input", str(tmp / "empty"), "--output", str(tmp / "o")], "--input {tmp}/empty: no JSON-lines files"),
+        (
+            lambda tmp: ["--input", str(PROJECT_ROOT / "samples"), "--output", str(tmp / "o"), "--ruleset", str(tmp / "nope.dqdl")],
+            "--ruleset {tmp}/nope.dqdl: cannot read it (FileNotFoundError",
+        ),
+        (
+            lambda tmp: ["--input", str(PROJECT_ROOT / "samples"), "--output", str(tmp / "o"), "--ruleset", str(tmp / "mean.dqdl")],
+            "--ruleset {tmp}/mean.dqdl: unsupported rule type 'Mean' in 'Mean \"rating\" > 3'",
+        ),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(tmp_path, make_args, message):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "nothing.jsonl").write_text("")
+    (tmp_path / "mean.dqdl").write_text('Rules = [ Mean "rating" > 3 ]')
+    result = run_local(*make_args(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: " + message.format(tmp=tmp_path))
+    assert len(result.stderr.strip().splitlines()) == 1

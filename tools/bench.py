@@ -1,0 +1,76 @@
+"""`make bench`: the full job logic against plain Spark JSON-to-Parquet on the same 1,000,000 records.
+
+Both run in one Spark session on the same files, twice each after a warm-up; the best time of each
+is compared. Target: the full job at most 1.3 x the plain conversion.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from pathlib import Path
+
+from pyspark.sql import types as T
+
+from gluescripts.etl.bundled import RULESET_FILE, SCHEMA_FILE, bundled_text
+from gluescripts.etl.dqdl import parse_ruleset
+from gluescripts.etl.local_io import DirectorySink, read_json_lines
+from gluescripts.etl.pipeline import process_batch
+from gluescripts.etl.schema import load_schema, spark_type
+from gluescripts.etl.spark import local_spark_session
+from tools.synthetic_complaints import write_files
+
+TARGET_RATIO = 1.3
+
+
+def _spark_schema(schema) -> T.StructType:
+    return T.StructType([T.StructField(c.name, spark_type(c.type)) for c in schema.columns])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--workdir", default="bench-data")
+    args = parser.parse_args()
+
+    workdir = Path(args.workdir).resolve()
+    source = workdir / f"input-{args.records}"
+    if not source.exists():
+        started = time.perf_counter()
+        write_files(source, args.records, files=8, bad_fraction=0.02, seed=42)
+        print(f"generated {args.records:,} records in {time.perf_counter() - started:.1f} s")
+    size_mb = sum(p.stat().st_size for p in source.iterdir()) / 1e6
+
+    schema, rules = load_schema(bundled_text(SCHEMA_FILE)), parse_ruleset(bundled_text(RULESET_FILE))
+    spark = local_spark_session("json-to-pq-bench", quick_start=False)
+
+    def plain() -> None:
+        target = workdir / "plain"
+        shutil.rmtree(target, ignore_errors=True)
+        spark.read.schema(_spark_schema(schema)).json(str(source)).write.option("compression", "snappy").parquet(str(target))
+
+    def full() -> None:
+        target = workdir / "full"
+        shutil.rmtree(target, ignore_errors=True)
+        report = process_batch(read_json_lines(spark, str(source)), schema, rules, 1.0, DirectorySink(str(target)))
+        assert report.read == report.written + report.quarantined == args.records
+
+    def timed(run) -> float:
+        started = time.perf_counter()
+        run()
+        return time.perf_counter() - started
+
+    timed(plain)  # warm-up: JIT, file cache
+    plain_s = min(timed(plain), timed(plain))
+    full_s = min(timed(full), timed(full))
+    spark.stop()
+    ratio = full_s / plain_s
+    print(f"input: {args.records:,} records, {size_mb:.0f} MB of JSON lines")
+    print(f"plain JSON -> Parquet: {plain_s:6.2f} s")
+    print(f"full job logic:        {full_s:6.2f} s")
+    print(f"ratio: {ratio:.2f} x (target <= {TARGET_RATIO} x): {'met' if ratio <= TARGET_RATIO else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
