@@ -42,7 +42,7 @@ class JobRuntime(Protocol):
 
 def run_job(argv: list[str], runtime_factory: Callable[[dict[str, str]], JobRuntime]) -> BatchReport | None:
     """Run one batch; returns its report, or None when there was nothing new to read."""
-    args = resolve_arguments(argv, JOB_ARGUMENTS)
+    args = resolve_arguments(argv, JOB_ARGUMENTS, optional=("JOB_RUN_ID",))
     max_fraction = float(args["max_quarantine_fraction"])
     ruleset = bundled_text(RULESET_FILE)
     rules, schema = parse_ruleset(ruleset), load_schema(bundled_text(SCHEMA_FILE))

@@ -22,7 +22,7 @@ class LocalRuntime:
         self.memory = MemorySink()
 
     def __call__(self, args):
-        self.events.append(("init", args["JOB_NAME"]))
+        self.events.append(("init", args["JOB_NAME"], args.get("JOB_RUN_ID")))
         return self
 
     def read_new_records(self, database, table):
@@ -54,6 +54,7 @@ class LocalRuntime:
 ARGV = [
     "json_to_pq.py",
     "--JOB_NAME", "json-to-pq-dev",
+    "--JOB_RUN_ID", "jr_0123",
     "--job-bookmark-option", "job-bookmark-enable",
     "--dbname", "travel",
     "--table", "complaints",
@@ -75,6 +76,7 @@ def test_a_good_batch_writes_quarantine_then_output_then_commits(runtime, caplog
     kinds = [event[0] if event[0] != "write" else event[1] for event in runtime.events]
     assert kinds == ["init", "read", "sink", "quarantine", "output", "publish", "commit"]
     assert runtime.events[2] == ("sink", "s3://curated/complaints/", "s3://curated/complaints_quarantine/")
+    assert runtime.events[0] == ("init", "json-to-pq-dev", "jr_0123")
     assert runtime.events[1] == ("read", "travel.complaints")
     assert len(runtime.memory.output) + len(runtime.memory.quarantine) == 400
     assert "read 400, written" in caplog.text
