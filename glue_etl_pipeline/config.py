@@ -19,6 +19,8 @@ DEFAULT_WORKER_TYPE = "G.1X"
 DEFAULT_NUMBER_OF_WORKERS = 2
 DEFAULT_JOB_TIMEOUT_MINUTES = 25
 DEFAULT_MAX_QUARANTINE_FRACTION = 0.1
+TRIGGERS = ("schedule", "s3", "both")
+REMOVAL_POLICIES = ("retain", "destroy")
 QUARANTINE_SUFFIX = "_quarantine"
 
 # Worker types Glue 5.0 accepts for Spark ETL jobs (G.025X is streaming-only, Standard is legacy).
@@ -86,9 +88,10 @@ class EnvironmentConfig:
     name: str
     glue_db: str
     table_name: str
-    source_s3_location: S3Location
     destination_s3_location: S3Location
     quarantine_s3_location: S3Location
+    # None only when the S3 trigger is on: the stack's own raw-data bucket is then the source.
+    source_s3_location: S3Location | None = None
     account: str | None = None
     region: str | None = None
     topic_arn: str | None = None
@@ -99,6 +102,23 @@ class EnvironmentConfig:
     number_of_workers: int = DEFAULT_NUMBER_OF_WORKERS
     job_timeout_minutes: int = DEFAULT_JOB_TIMEOUT_MINUTES
     max_quarantine_fraction: float = DEFAULT_MAX_QUARANTINE_FRACTION
+    trigger: str = "schedule"
+    event_key_prefix: str | None = None
+    event_key_suffix: str = ""
+    raw_bucket_removal_policy: str = "retain"
+    notify_on_success: bool = False
+
+    @property
+    def scheduled(self) -> bool:
+        return self.trigger in ("schedule", "both")
+
+    @property
+    def on_object_created(self) -> bool:
+        return self.trigger in ("s3", "both")
+
+    @property
+    def creates_raw_bucket(self) -> bool:
+        return self.on_object_created and self.source_s3_location is None
 
     @property
     def stack_name(self) -> str:
@@ -137,6 +157,7 @@ _SNS_TOPIC_ARN = re.compile(
     r"^arn:aws(-cn|-us-gov|-iso|-iso-b)?:sns:[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}:\d{12}:[A-Za-z0-9_-]{1,256}$"
 )
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_KEY_PART = re.compile(r"^[^*\s]{1,512}$")
 _GLUE_NAME = re.compile(r"^[a-z0-9_]{1,255}$")
 _ENVIRONMENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,15}$")
 _RATE = re.compile(r"^rate\((?P<value>[1-9]\d*) (?P<unit>minute|minutes|hour|hours|day|days)\)$")
@@ -248,8 +269,13 @@ _PARSERS: Mapping[str, Callable[[str], object]] = {
     "number_of_workers": _bounded_int(MIN_WORKERS, MAX_WORKERS),
     "job_timeout_minutes": _bounded_int(1, max_job_timeout_minutes()),
     "max_quarantine_fraction": parse_fraction,
+    "trigger": _one_of(TRIGGERS),
+    "event_key_prefix": _matching(_KEY_PART, "expected an S3 key prefix such as raw/ (no '*')"),
+    "event_key_suffix": _matching(_KEY_PART, "expected an S3 key suffix such as .json (no '*')"),
+    "raw_bucket_removal_policy": _one_of(REMOVAL_POLICIES),
+    "notify_on_success": parse_boolean,
 }
-_REQUIRED = ("glue_db", "table_name", "source_s3_location", "destination_s3_location")
+_REQUIRED = ("glue_db", "table_name", "destination_s3_location")
 
 
 class _Source:
@@ -286,6 +312,8 @@ def _parse_environment(source: _Source) -> EnvironmentConfig:
             parsed[key] = _PARSERS[key](value)
         except ValueError as problem:
             raise source.error(key, str(problem)) from None
+    if "source_s3_location" not in parsed and parsed.get("trigger", "schedule") == "schedule":
+        raise source.error("source_s3_location", "required key is missing (it may be left out only when trigger includes s3)")
     if "quarantine_s3_location" not in parsed:
         destination = parsed["destination_s3_location"]
         if not destination.prefix:
@@ -302,10 +330,10 @@ def _parse_environment(source: _Source) -> EnvironmentConfig:
             "notification_email",
             "an email subscription is only added to a topic the stack creates; subscribe it to topic_arn's topic instead",
         )
-    if _overlap(env.source_s3_location, env.destination_s3_location):
+    if env.source_s3_location and _overlap(env.source_s3_location, env.destination_s3_location):
         raise source.error("destination_s3_location", "must not overlap source_s3_location, or the job would read its own output")
     for other in ("source_s3_location", "destination_s3_location"):
-        if _overlap(env.quarantine_s3_location, getattr(env, other)):
+        if getattr(env, other) and _overlap(env.quarantine_s3_location, getattr(env, other)):
             raise source.error("quarantine_s3_location", f"must not overlap {other}")
     return env
 

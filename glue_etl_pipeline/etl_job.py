@@ -21,7 +21,7 @@ LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 class EtlJob(Construct):
     """The job, its role and its log groups."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, source: S3Location) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         # Account and region in the name let every environment share one account and region.
@@ -43,7 +43,7 @@ class EtlJob(Construct):
                 retention=LOG_RETENTION,
                 removal_policy=RemovalPolicy.RETAIN,
             )
-        self._grant_permissions(config, log_group_prefix)
+        self._grant_permissions(config, source, log_group_prefix)
 
         self.job = glue.PySparkEtlJob(
             self,
@@ -95,9 +95,9 @@ class EtlJob(Construct):
         asset = s3_assets.Asset(self, construct_id, path=str(path))
         return glue.Code.from_bucket(asset.bucket, asset.s3_object_key)
 
-    def _grant_permissions(self, config: EnvironmentConfig, log_group_prefix: str) -> None:
+    def _grant_permissions(self, config: EnvironmentConfig, source: S3Location, log_group_prefix: str) -> None:
         stack = Stack.of(self)
-        self._grant_s3(config.source_s3_location, ["s3:GetObject"])
+        self._grant_s3(source, ["s3:GetObject"])
         self._grant_s3(config.destination_s3_location, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"])
         self._grant_s3(config.quarantine_s3_location, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"])
         self.role.add_to_policy(

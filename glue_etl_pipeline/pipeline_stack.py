@@ -7,10 +7,18 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from glue_etl_pipeline.alerts import Alerts
-from glue_etl_pipeline.config import EnvironmentConfig
+from glue_etl_pipeline.config import EnvironmentConfig, S3Location
 from glue_etl_pipeline.etl_job import EtlJob
-from glue_etl_pipeline.schedule import ScheduledTrigger
+from glue_etl_pipeline.raw_data import RawDataBucket
+from glue_etl_pipeline.triggers import ObjectCreatedTrigger, ScheduledTrigger, grant_events_use_of
 from glue_etl_pipeline.workflow import EtlWorkflow
+
+
+_STARTED_BY = {
+    "schedule": "started on schedule",
+    "s3": "started by new raw data",
+    "both": "started on schedule and by new raw data",
+}
 
 
 class GlueEtlPipelineStack(Stack):
@@ -18,7 +26,7 @@ class GlueEtlPipelineStack(Stack):
         super().__init__(
             scope,
             config.stack_name,
-            description=f"Glue ETL pipeline ({config.name}): JSON in the Glue catalog to Parquet, hourly",
+            description=f"Glue ETL pipeline ({config.name}): catalog JSON to Parquet, {_STARTED_BY[config.trigger]}",
             env=Environment(account=config.account, region=config.region),
         )
         messaging_key = kms.Key(
@@ -27,12 +35,26 @@ class GlueEtlPipelineStack(Stack):
             description=f"Encrypts the {config.name} Glue ETL pipeline's notification topic and queues",
             enable_key_rotation=True,
         )
+        grant_events_use_of(messaging_key, self)
         alerts = Alerts(self, "Alerts", config=config, key=messaging_key)
-        etl_job = EtlJob(self, "EtlJob", config=config)
+        source = config.source_s3_location
+        if config.creates_raw_bucket:
+            raw_data = RawDataBucket(self, "RawData", config=config)
+            source = S3Location(raw_data.bucket.bucket_name, "")
+            CfnOutput(self, "RawBucketName", value=raw_data.bucket.bucket_name, description="Upload raw JSON here")
+        etl_job = EtlJob(self, "EtlJob", config=config, source=source)
         workflow = EtlWorkflow(self, "Workflow", config=config, job=etl_job.job, alerts=alerts)
-        ScheduledTrigger(
-            self, "Schedule", config=config, state_machine=workflow.state_machine, key=messaging_key
-        )
+        if config.scheduled:
+            ScheduledTrigger(self, "Schedule", config=config, state_machine=workflow.state_machine, key=messaging_key)
+        if config.on_object_created:
+            ObjectCreatedTrigger(
+                self,
+                "ObjectCreated",
+                config=config,
+                source=source,
+                state_machine=workflow.state_machine,
+                key=messaging_key,
+            )
 
         CfnOutput(self, "GlueJobName", value=etl_job.job.job_name, description="Glue job that converts the data")
         CfnOutput(

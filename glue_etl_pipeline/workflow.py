@@ -13,6 +13,7 @@ from glue_etl_pipeline.alerts import Alerts
 from glue_etl_pipeline.config import RETRY_POLICY, STATE_MACHINE_TIMEOUT_MINUTES, EnvironmentConfig
 from glue_etl_pipeline.etl_job import LOG_RETENTION
 
+SUCCESS_MESSAGE = "The Glue ETL pipeline succeeded in environment {}.\n\nState machine: {}\nExecution: {}\nJob run: {}"
 FAILURE_MESSAGE = (
     "The Glue ETL pipeline failed in environment {}.\n\n"
     "State machine: {}\nExecution: {}\nError: {}\nCause: {}"
@@ -77,7 +78,29 @@ class EtlWorkflow(Construct):
             cause_path="$.error.Cause",
         )
         run_job.add_catch(notify_failure.next(failed), errors=[sfn.Errors.ALL], result_path="$.error")
-        definition = run_job.next(sfn.Succeed(self, "Pipeline succeeded"))
+        succeeded = sfn.Succeed(self, "Pipeline succeeded")
+        if config.notify_on_success:
+            notify_success = tasks.SnsPublish(
+                self,
+                "Notify success",
+                topic=alerts.topic,
+                subject=f"[{config.name}] Glue ETL pipeline succeeded",
+                message=sfn.TaskInput.from_text(
+                    sfn.JsonPath.format(
+                        SUCCESS_MESSAGE,
+                        config.name,
+                        sfn.JsonPath.state_machine_name,
+                        sfn.JsonPath.execution_id,
+                        sfn.JsonPath.string_at("$.glue.JobRunId"),
+                    )
+                ),
+                result_path=sfn.JsonPath.DISCARD,
+            )
+            # A run whose data is written must not be reported failed because a notice could not be sent.
+            notify_success.add_catch(succeeded, errors=[sfn.Errors.ALL], result_path="$.notificationError")
+            definition = run_job.next(notify_success).next(succeeded)
+        else:
+            definition = run_job.next(succeeded)
 
         self.log_group = logs.LogGroup(
             self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from pathlib import Path
 
@@ -23,7 +24,9 @@ def project_config() -> PipelineConfig:
 
 
 def synthesize(config: PipelineConfig, outdir: Path) -> dict[str, Template]:
-    app = App(outdir=str(outdir))
+    """Synthesize as `cdk synth` does: with cdk.json's feature flags."""
+    context = json.loads((Path(__file__).resolve().parent.parent / "cdk.json").read_text())["context"]
+    app = App(outdir=str(outdir), context=context)
     stacks = build_app(app, config, None)
     return {stack.node.id.removeprefix("GlueEtlPipeline-"): Template.from_stack(stack) for stack in stacks}
 
@@ -42,19 +45,32 @@ def templates(project_config, assembly_dir) -> dict[str, Template]:
 
 @pytest.fixture(scope="session")
 def dev_template(templates) -> Template:
+    """DEV: started on schedule (disabled) and by new objects in the stack's own raw bucket."""
     return templates["DEV"]
+
+
+@pytest.fixture(scope="session")
+def test_template(templates) -> Template:
+    """TEST: started by new objects under an existing bucket's prefix."""
+    return templates["TEST"]
+
+
+@pytest.fixture(scope="session")
+def prod_template(templates) -> Template:
+    """PROD: started on schedule only, reading an existing bucket."""
+    return templates["PROD"]
 
 
 @pytest.fixture(scope="session")
 def variant_templates(project_config, tmp_path_factory) -> dict[str, Template]:
     """Configurations environment.conf does not exercise: an imported topic, an email subscriber, pinned env."""
-    dev = project_config.environments[0]
+    base = project_config.select("PROD")[0]
     variants = (
         dataclasses.replace(
-            dev, name="IMPORTED", topic_arn="arn:aws:sns:eu-west-1:123456789012:data-platform-alerts"
+            base, name="IMPORTED", topic_arn="arn:aws:sns:eu-west-1:123456789012:data-platform-alerts"
         ),
         dataclasses.replace(
-            dev,
+            base,
             name="EMAIL",
             notification_email="data-team@example.com",
             account="123456789012",
@@ -64,6 +80,7 @@ def variant_templates(project_config, tmp_path_factory) -> dict[str, Template]:
             number_of_workers=5,
             job_timeout_minutes=29,
         ),
+        dataclasses.replace(base, name="OWNBUCKET", trigger="s3", source_s3_location=None),
     )
     return synthesize(PipelineConfig(source="variants", environments=variants), tmp_path_factory.mktemp("variants"))
 

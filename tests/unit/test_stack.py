@@ -45,34 +45,34 @@ def test_glue_job_is_glue5_pyspark_with_configured_workers(templates):
         assert (job["GlueVersion"], job["WorkerType"], job["NumberOfWorkers"]) == ("5.0", "G.1X", workers)
 
 
-def test_glue_job_runs_one_at_a_time_with_queuing_and_no_own_retries(dev_template):
-    job = only_resource(dev_template, "AWS::Glue::Job")["Properties"]
+def test_glue_job_runs_one_at_a_time_with_queuing_and_no_own_retries(prod_template):
+    job = only_resource(prod_template, "AWS::Glue::Job")["Properties"]
     assert job["ExecutionProperty"] == {"MaxConcurrentRuns": 1}
     assert job["JobRunQueuingEnabled"] is True
     assert job["MaxRetries"] == 0
 
 
-def test_glue_job_timeout_times_attempts_fits_the_state_machine_timeout(dev_template):
-    job = only_resource(dev_template, "AWS::Glue::Job")["Properties"]
-    state_machine_seconds = definition_of(dev_template)["TimeoutSeconds"]
+def test_glue_job_timeout_times_attempts_fits_the_state_machine_timeout(prod_template):
+    job = only_resource(prod_template, "AWS::Glue::Job")["Properties"]
+    state_machine_seconds = definition_of(prod_template)["TimeoutSeconds"]
     assert state_machine_seconds == STATE_MACHINE_TIMEOUT_MINUTES * 60 == 7200
     assert job["Timeout"] == 25
     assert job["Timeout"] * 60 * RETRY_POLICY.total_attempts + RETRY_POLICY.longest_total_wait_seconds < state_machine_seconds
 
 
-def test_glue_job_arguments_bookmarks_logging_and_metrics(dev_template):
-    arguments = only_resource(dev_template, "AWS::Glue::Job")["Properties"]["DefaultArguments"]
+def test_glue_job_arguments_bookmarks_logging_and_metrics(prod_template):
+    arguments = only_resource(prod_template, "AWS::Glue::Job")["Properties"]["DefaultArguments"]
     assert arguments["--dbname"] == "travel"
     assert arguments["--table"] == "complaints"
-    assert arguments["--outputpath"] == "s3://example-travel-curated-dev/complaints/"
-    assert arguments["--quarantinepath"] == "s3://example-travel-curated-dev/complaints_quarantine/"
+    assert arguments["--outputpath"] == "s3://example-travel-curated-prod/complaints/"
+    assert arguments["--quarantinepath"] == "s3://example-travel-curated-prod/complaints_quarantine/"
     assert arguments["--max_quarantine_fraction"] == "0.1"
     assert arguments["--job-bookmark-option"] == "job-bookmark-enable"
     assert arguments["--enable-continuous-cloudwatch-log"] == "true"
     assert "--enable-metrics" in arguments
     assert arguments["--enable-observability-metrics"] == "true"
     assert joined(arguments["--custom-logGroup-prefix"]) == (
-        "/aws-glue/jobs/json-to-pq-dev-${AWS::AccountId}-${AWS::Region}"
+        "/aws-glue/jobs/json-to-pq-prod-${AWS::AccountId}-${AWS::Region}"
     )
 
 
@@ -88,30 +88,37 @@ def test_glue_job_name_is_literal_when_account_and_region_are_pinned(variant_tem
     assert (job["WorkerType"], job["NumberOfWorkers"], job["Timeout"]) == ("G.2X", 5, 29)
 
 
-def test_glue_log_groups_have_retention(dev_template):
-    groups = dev_template.find_resources("AWS::Logs::LogGroup")
+def test_every_log_group_has_retention(templates):
+    for template in templates.values():
+        for group in template.find_resources("AWS::Logs::LogGroup").values():
+            assert group["Properties"]["RetentionInDays"] == 90
+
+
+def test_glue_and_workflow_log_group_names(prod_template):
+    groups = prod_template.find_resources("AWS::Logs::LogGroup")
     names = sorted(joined(group["Properties"]["LogGroupName"]) for group in groups.values())
     assert names == [
-        "/aws-glue/jobs/json-to-pq-dev-${AWS::AccountId}-${AWS::Region}/error",
-        "/aws-glue/jobs/json-to-pq-dev-${AWS::AccountId}-${AWS::Region}/output",
-        "/aws/vendedlogs/states/glue-etl-pipeline-dev",
+        "/aws-glue/jobs/json-to-pq-prod-${AWS::AccountId}-${AWS::Region}/error",
+        "/aws-glue/jobs/json-to-pq-prod-${AWS::AccountId}-${AWS::Region}/output",
+        "/aws/vendedlogs/states/glue-etl-pipeline-prod",
     ]
-    assert all(group["Properties"]["RetentionInDays"] == 90 for group in groups.values())
 
 
 # --- IAM: least privilege ---------------------------------------------------------------------
 
-def test_glue_role_has_no_managed_policies_and_trusts_only_glue(dev_template):
-    roles = dev_template.find_resources("AWS::IAM::Role", {"Properties": {"AssumeRolePolicyDocument": {
+def test_glue_role_has_no_managed_policies_and_trusts_only_glue(prod_template):
+    roles = prod_template.find_resources("AWS::IAM::Role", {"Properties": {"AssumeRolePolicyDocument": {
         "Statement": [Match.object_like({"Principal": {"Service": "glue.amazonaws.com"}})]}}})
     (role,) = roles.values()
     assert "ManagedPolicyArns" not in role["Properties"]
 
 
-def test_no_role_uses_aws_managed_policies(templates):
+def test_no_role_of_ours_uses_aws_managed_policies(templates):
     for template in templates.values():
-        for role in template.find_resources("AWS::IAM::Role").values():
-            assert "ManagedPolicyArns" not in role["Properties"]
+        for logical_id, role in template.find_resources("AWS::IAM::Role").items():
+            if logical_id.startswith("BucketNotificationsHandler"):
+                continue  # CDK's own handler that turns on the bucket's EventBridge notifications
+            assert "ManagedPolicyArns" not in role["Properties"], logical_id
 
 
 def glue_statements(template) -> list[dict]:
@@ -128,13 +135,13 @@ def actions_of(statement) -> set[str]:
     return set(actions if isinstance(actions, list) else [actions])
 
 
-def test_glue_role_reads_only_the_source_prefix_and_writes_only_output_and_quarantine(dev_template):
+def test_glue_role_reads_only_the_source_prefix_and_writes_only_output_and_quarantine(prod_template):
     object_grants = {}
-    for statement in glue_statements(dev_template):
+    for statement in glue_statements(prod_template):
         for resource in resources_of(statement):
             if resource.startswith("arn:${AWS::Partition}:s3:::example-travel"):
                 object_grants.setdefault(resource, set()).update(actions_of(statement))
-    raw, curated = "arn:${AWS::Partition}:s3:::example-travel-raw-dev", "arn:${AWS::Partition}:s3:::example-travel-curated-dev"
+    raw, curated = "arn:${AWS::Partition}:s3:::example-travel-raw-prod", "arn:${AWS::Partition}:s3:::example-travel-curated-prod"
     assert object_grants == {
         f"{raw}/complaints/*": {"s3:GetObject"},
         f"{raw}/complaints_$folder$": {"s3:GetObject"},
@@ -146,16 +153,16 @@ def test_glue_role_reads_only_the_source_prefix_and_writes_only_output_and_quara
         curated: {"s3:ListBucket"},
     }
     listed_prefixes = set()
-    for statement in glue_statements(dev_template):
+    for statement in glue_statements(prod_template):
         if actions_of(statement) == {"s3:ListBucket"}:
             listed_prefixes.update(statement["Condition"]["StringLike"]["s3:prefix"])
     assert listed_prefixes == {"complaints", "complaints/*", "complaints_quarantine", "complaints_quarantine/*"}
 
 
-def test_glue_role_reads_only_its_own_script_assets(dev_template):
+def test_glue_role_reads_only_its_own_script_assets(prod_template):
     object_resources = [
         r
-        for s in glue_statements(dev_template)
+        for s in glue_statements(prod_template)
         for r in resources_of(s)
         if "cdk-hnb659fds-assets" in r and "/" in r.split(":::", 1)[1]
     ]
@@ -163,8 +170,8 @@ def test_glue_role_reads_only_its_own_script_assets(dev_template):
     assert not any(r.endswith("/*") for r in object_resources)
 
 
-def test_glue_role_reads_only_its_database_and_table(dev_template):
-    (catalog,) = [s for s in glue_statements(dev_template) if "glue:GetTable" in actions_of(s)]
+def test_glue_role_reads_only_its_database_and_table(prod_template):
+    (catalog,) = [s for s in glue_statements(prod_template) if "glue:GetTable" in actions_of(s)]
     assert actions_of(catalog) == {"glue:GetDatabase", "glue:GetTable", "glue:GetPartition", "glue:GetPartitions"}
     assert sorted(resources_of(catalog)) == [
         "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:catalog",
@@ -173,8 +180,8 @@ def test_glue_role_reads_only_its_database_and_table(dev_template):
     ]
 
 
-def test_only_resource_wildcard_on_glue_role_is_namespaced_put_metric_data(dev_template):
-    wildcards = [s for s in glue_statements(dev_template) if "*" in resources_of(s)]
+def test_only_resource_wildcard_on_glue_role_is_namespaced_put_metric_data(prod_template):
+    wildcards = [s for s in glue_statements(prod_template) if "*" in resources_of(s)]
     assert wildcards == [
         {
             "Action": "cloudwatch:PutMetricData",
@@ -184,33 +191,33 @@ def test_only_resource_wildcard_on_glue_role_is_namespaced_put_metric_data(dev_t
             "Sid": "PublishGlueMetrics",
         }
     ]
-    assert not any("*" in actions_of(s) or any(a.endswith(":*") for a in actions_of(s)) for s in glue_statements(dev_template))
+    assert not any("*" in actions_of(s) or any(a.endswith(":*") for a in actions_of(s)) for s in glue_statements(prod_template))
 
 
-def test_glue_role_may_publish_data_quality_results(dev_template):
-    (publish,) = [s for s in glue_statements(dev_template) if actions_of(s) == {"glue:PublishDataQuality"}]
+def test_glue_role_may_publish_data_quality_results(prod_template):
+    (publish,) = [s for s in glue_statements(prod_template) if actions_of(s) == {"glue:PublishDataQuality"}]
     assert resources_of(publish) == ["arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:dataQualityRuleset/*"]
 
 
-def test_ruleset_is_registered_on_the_catalog_table(dev_template):
-    ruleset = only_resource(dev_template, "AWS::Glue::DataQualityRuleset")["Properties"]
+def test_ruleset_is_registered_on_the_catalog_table(prod_template):
+    ruleset = only_resource(prod_template, "AWS::Glue::DataQualityRuleset")["Properties"]
     assert ruleset["TargetTable"] == {"DatabaseName": "travel", "TableName": "complaints"}
     assert ruleset["Ruleset"] == (PROJECT_ROOT / "gluescripts" / "ruleset.dqdl").read_text()
 
 
 # --- Step Functions ---------------------------------------------------------------------------
 
-def test_state_machine_is_standard_with_tracing_and_full_logging(dev_template):
-    properties = only_resource(dev_template, "AWS::StepFunctions::StateMachine")["Properties"]
+def test_state_machine_is_standard_with_tracing_and_full_logging(prod_template):
+    properties = only_resource(prod_template, "AWS::StepFunctions::StateMachine")["Properties"]
     assert properties["StateMachineType"] == "STANDARD"
     assert properties["TracingConfiguration"] == {"Enabled": True}
     assert properties["LoggingConfiguration"]["Level"] == "ALL"
     assert properties["LoggingConfiguration"]["IncludeExecutionData"] is True
-    assert properties["StateMachineName"] == "glue-etl-pipeline-dev"
+    assert properties["StateMachineName"] == "glue-etl-pipeline-prod"
 
 
-def test_state_machine_runs_the_job_synchronously_with_retries(dev_template):
-    definition = definition_of(dev_template)
+def test_state_machine_runs_the_job_synchronously_with_retries(prod_template):
+    definition = definition_of(prod_template)
     run = definition["States"][definition["StartAt"]]
     assert run["Resource"] == "arn:TOKEN:states:::glue:startJobRun.sync"
     assert run["Retry"] == [
@@ -220,21 +227,21 @@ def test_state_machine_runs_the_job_synchronously_with_retries(dev_template):
     assert definition["States"][run["Next"]] == {"Type": "Succeed"}
 
 
-def test_failure_path_publishes_a_readable_message_then_fails(dev_template):
-    states = definition_of(dev_template)["States"]
+def test_failure_path_publishes_a_readable_message_then_fails(prod_template):
+    states = definition_of(prod_template)["States"]
     notify = states["Notify failure"]
     assert notify["Resource"] == "arn:TOKEN:states:::sns:publish"
-    assert notify["Parameters"]["Subject"] == "[DEV] Glue ETL pipeline failed"
+    assert notify["Parameters"]["Subject"] == "[PROD] Glue ETL pipeline failed"
     message = notify["Parameters"]["Message.$"]
     assert message.startswith("States.Format('The Glue ETL pipeline failed in environment {}.")
-    for field in ("'DEV'", "$$.StateMachine.Name", "$$.Execution.Id", "$.error.Error", "$.error.Cause"):
+    for field in ("'PROD'", "$$.StateMachine.Name", "$$.Execution.Id", "$.error.Error", "$.error.Cause"):
         assert field in message
     assert notify["ResultPath"] is None
     assert states[notify["Next"]] == {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}
 
 
-def test_state_machine_may_run_only_its_job_and_publish_only_to_its_topic(dev_template):
-    statements = policy_statements(dev_template, "WorkflowStateMachineRole")
+def test_state_machine_may_run_only_its_job_and_publish_only_to_its_topic(prod_template):
+    statements = policy_statements(prod_template, "WorkflowStateMachineRole")
     glue = next(s for s in statements if "glue:StartJobRun" in actions_of(s))
     assert resources_of(glue) == ["arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:job/${EtlJob5EDC7C77}"]
     sns = next(s for s in statements if actions_of(s) == {"sns:Publish"})
@@ -245,11 +252,12 @@ def test_state_machine_may_run_only_its_job_and_publish_only_to_its_topic(dev_te
 
 # --- Schedule ---------------------------------------------------------------------------------
 
-def test_schedule_rule_targets_the_state_machine_with_retry_and_dead_letter_queue(dev_template, templates):
-    rule = only_resource(dev_template, "AWS::Events::Rule")["Properties"]
+def test_schedule_rule_targets_the_state_machine_with_retry_and_dead_letter_queue(prod_template, dev_template):
+    rule = only_resource(prod_template, "AWS::Events::Rule")["Properties"]
     assert rule["ScheduleExpression"] == "cron(20 * * * ? *)"
-    assert rule["State"] == "DISABLED"  # DEV sets schedule_enabled = false
-    assert only_resource(templates["PROD"], "AWS::Events::Rule")["Properties"]["State"] == "ENABLED"
+    assert rule["State"] == "ENABLED"
+    schedules = dev_template.find_resources("AWS::Events::Rule", {"Properties": {"ScheduleExpression": Match.any_value()}})
+    assert [r["Properties"]["State"] for r in schedules.values()] == ["DISABLED"]  # DEV: schedule_enabled = false
     (target,) = rule["Targets"]
     assert target["Arn"] == {"Ref": "WorkflowStateMachine8F1B1C15"}
     assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 10}
@@ -262,17 +270,17 @@ def test_configured_rate_schedule_is_used(variant_templates):
     assert rule["ScheduleExpression"] == "rate(2 hours)"
 
 
-def test_dead_letter_queue_is_encrypted_and_ssl_only(dev_template):
-    queue = only_resource(dev_template, "AWS::SQS::Queue")["Properties"]
+def test_dead_letter_queue_is_encrypted_and_ssl_only(prod_template):
+    queue = only_resource(prod_template, "AWS::SQS::Queue")["Properties"]
     assert queue["KmsMasterKeyId"] == {"Fn::GetAtt": ["MessagingKey9A79A2B1", "Arn"]}
     assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
-    policy = only_resource(dev_template, "AWS::SQS::QueuePolicy")["Properties"]["PolicyDocument"]["Statement"]
+    policy = only_resource(prod_template, "AWS::SQS::QueuePolicy")["Properties"]["PolicyDocument"]["Statement"]
     assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in policy)
     assert any(s.get("Principal") == {"Service": "events.amazonaws.com"} and s["Action"] == "sqs:SendMessage" for s in policy)
 
 
-def test_messaging_key_rotates_and_lets_eventbridge_use_it(dev_template):
-    key = only_resource(dev_template, "AWS::KMS::Key")["Properties"]
+def test_messaging_key_rotates_and_lets_eventbridge_use_it(prod_template):
+    key = only_resource(prod_template, "AWS::KMS::Key")["Properties"]
     assert key["EnableKeyRotation"] is True
     events = [s for s in key["KeyPolicy"]["Statement"] if s.get("Principal") == {"Service": "events.amazonaws.com"}]
     assert events[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
@@ -280,12 +288,12 @@ def test_messaging_key_rotates_and_lets_eventbridge_use_it(dev_template):
 
 # --- SNS --------------------------------------------------------------------------------------
 
-def test_created_topic_is_encrypted_and_ssl_only(dev_template):
-    topic = only_resource(dev_template, "AWS::SNS::Topic")["Properties"]
+def test_created_topic_is_encrypted_and_ssl_only(prod_template):
+    topic = only_resource(prod_template, "AWS::SNS::Topic")["Properties"]
     assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": ["MessagingKey9A79A2B1", "Arn"]}
-    policy = only_resource(dev_template, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]["Statement"]
+    policy = only_resource(prod_template, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]["Statement"]
     assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in policy)
-    dev_template.resource_count_is("AWS::SNS::Subscription", 0)
+    prod_template.resource_count_is("AWS::SNS::Subscription", 0)
 
 
 def test_email_subscription_is_added_to_a_created_topic(variant_templates):
@@ -313,5 +321,5 @@ def test_imported_topic_is_used_not_created(variant_templates):
         ("TopicArn", {"Ref": "AlertsTopicCF7C81C9"}),
     ],
 )
-def test_stack_outputs(dev_template, output, value):
-    assert dev_template.find_outputs(output)[output]["Value"] == value
+def test_stack_outputs(prod_template, output, value):
+    assert prod_template.find_outputs(output)[output]["Value"] == value

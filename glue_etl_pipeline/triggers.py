@@ -1,0 +1,157 @@
+"""What starts the workflow: the schedule, and new objects in the raw data through a small Lambda."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from glue_etl_pipeline.config import EnvironmentConfig, S3Location
+from glue_etl_pipeline.etl_job import LOG_RETENTION
+
+FUNCTION_DIR = Path(__file__).resolve().parent / "functions" / "start_pipeline"
+# A run not started within the hour is superseded by the next scheduled one.
+MAX_EVENT_AGE = Duration.hours(1)
+TARGET_RETRY_ATTEMPTS = 10
+
+
+def dead_letter_queue(scope: Construct, construct_id: str, key: kms.IKey) -> sqs.Queue:
+    """An encrypted, SSL-only queue that EventBridge may write undeliverable events to."""
+    return sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.KMS,
+        encryption_master_key=key,
+        enforce_ssl=True,
+        retention_period=Duration.days(14),
+    )
+
+
+def grant_events_use_of(key: kms.IKey, scope: Construct) -> None:
+    """Let EventBridge, under its own service identity, write undeliverable events to the encrypted queues."""
+    key.grant(
+        iam.ServicePrincipal(
+            "events.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}}
+        ),
+        "kms:GenerateDataKey*",
+        "kms:Decrypt",
+    )
+
+
+class ScheduledTrigger(Construct):
+    """Starts the state machine on the configured schedule."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        state_machine: sfn.IStateMachine,
+        key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", key)
+        self.rule = events.Rule(
+            self,
+            "Rule",
+            description=f"Starts the {config.name} Glue ETL pipeline on {config.schedule}",
+            schedule=events.Schedule.expression(config.schedule),
+            enabled=config.schedule_enabled,
+        )
+        self.rule.add_target(
+            targets.SfnStateMachine(
+                state_machine,
+                input=events.RuleTargetInput.from_object(
+                    {"trigger": "schedule", "eventId": events.EventField.event_id, "time": events.EventField.time}
+                ),
+                dead_letter_queue=self.dead_letter_queue,
+                max_event_age=MAX_EVENT_AGE,
+                retry_attempts=TARGET_RETRY_ATTEMPTS,
+            )
+        )
+
+
+class ObjectCreatedTrigger(Construct):
+    """S3 "Object Created" events for the source location start the state machine through a Lambda."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        source: S3Location,
+        state_machine: sfn.IStateMachine,
+        key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        key_prefix = source.prefix if config.event_key_prefix is None else config.event_key_prefix
+        self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", key)
+        log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.RETAIN)
+        # Its own role instead of AWSLambdaBasicExecutionRole: write to its log group, nothing else by default.
+        role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Starts the {config.name} pipeline's state machine",
+        )
+        log_group.grant_write(role)
+        self.function = lambda_.Function(
+            self,
+            "StartPipeline",
+            description=f"Starts the {config.name} Glue ETL pipeline for each new raw object",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="handler.handler",
+            role=role,
+            code=lambda_.Code.from_asset(str(FUNCTION_DIR), exclude=["__pycache__", "__init__.py"]),
+            timeout=Duration.seconds(30),
+            memory_size=256,
+            environment={
+                "STATE_MACHINE_ARN": state_machine.state_machine_arn,
+                "BUCKET_NAME": source.bucket,
+                "KEY_PREFIX": key_prefix,
+                "KEY_SUFFIX": config.event_key_suffix,
+            },
+            logging_format=lambda_.LoggingFormat.JSON,
+            log_group=log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            dead_letter_queue=self.dead_letter_queue,
+            retry_attempts=2,
+            max_event_age=MAX_EVENT_AGE,
+        )
+        state_machine.grant_start_execution(self.function)
+        # Failed asynchronous invocations land in the encrypted dead-letter queue under the function's role.
+        key.grant(self.function, "kms:GenerateDataKey*", "kms:Decrypt")
+
+        object_filter: dict = {"key": [{"prefix": key_prefix}] if key_prefix else [{"exists": True}]}
+        if config.event_key_suffix:
+            object_filter = {"key": [{"wildcard": f"{key_prefix}*{config.event_key_suffix}"}]}
+        self.rule = events.Rule(
+            self,
+            "Rule",
+            description=f"New objects under s3://{source.bucket}/{key_prefix} start the {config.name} pipeline",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={"bucket": {"name": [source.bucket]}, "object": object_filter},
+            ),
+        )
+        self.rule.add_target(
+            targets.LambdaFunction(
+                self.function,
+                dead_letter_queue=self.dead_letter_queue,
+                max_event_age=MAX_EVENT_AGE,
+                retry_attempts=TARGET_RETRY_ATTEMPTS,
+            )
+        )

@@ -1,0 +1,165 @@
+"""Trigger modes: schedule only (PROD), S3 events on an existing bucket (TEST), both with an own raw bucket (DEV)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from aws_cdk.assertions import Match
+from moto.events.models import EventPattern
+
+from tests.helpers import PROJECT_ROOT, only_resource, policy_statements
+
+SAMPLE_EVENT = json.loads((PROJECT_ROOT / "tests" / "fixtures" / "s3_object_created.json").read_text())
+
+
+def object_created_rule(template) -> dict:
+    rules = template.find_resources("AWS::Events::Rule", {"Properties": {"EventPattern": Match.any_value()}})
+    (rule,) = rules.values()
+    return rule["Properties"]
+
+
+def matcher(template, bucket_token_value: str | None = None) -> EventPattern:
+    """moto's EventBridge pattern matcher over the synthesized pattern (the bucket token given a name)."""
+    pattern = json.dumps(object_created_rule(template)["EventPattern"])
+    if bucket_token_value:
+        pattern = pattern.replace('{"Ref": "RawDataBucket46CFA8FB"}', json.dumps(bucket_token_value))
+    return EventPattern.load(pattern)
+
+
+def event(bucket="example-travel-raw-test", key="complaints/2026/11/21/batch-0001.json", **changes):
+    sample = copy.deepcopy(SAMPLE_EVENT)
+    sample["detail"]["bucket"]["name"] = bucket
+    sample["detail"]["object"]["key"] = key
+    sample.update(changes)
+    return sample
+
+
+def test_schedule_only_has_no_bucket_function_or_event_rule(prod_template):
+    prod_template.resource_count_is("AWS::S3::Bucket", 0)
+    prod_template.resource_count_is("AWS::Lambda::Function", 0)
+    prod_template.resource_count_is("AWS::Events::Rule", 1)
+    assert "RawBucketName" not in prod_template.find_outputs("*")
+
+
+def test_s3_only_has_no_schedule_and_uses_the_existing_bucket(test_template):
+    test_template.resource_count_is("AWS::S3::Bucket", 0)
+    test_template.resource_count_is("AWS::Events::Rule", 1)
+    assert object_created_rule(test_template)["EventPattern"] == {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"bucket": {"name": ["example-travel-raw-test"]}, "object": {"key": [{"prefix": "complaints/"}]}},
+    }
+
+
+def test_pattern_matches_a_real_object_created_event(test_template):
+    assert matcher(test_template).matches_event(event())
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        event(bucket="someone-elses-bucket"),
+        event(key="exports/2026/11/21/batch-0001.json"),
+        event(**{"detail-type": "Object Deleted"}),
+        event(source="aws.s3.fake"),
+    ],
+)
+def test_pattern_rejects_other_buckets_prefixes_and_event_types(test_template, other):
+    assert not matcher(test_template).matches_event(other)
+
+
+def test_own_bucket_pattern_filters_on_the_suffix(dev_template):
+    pattern = matcher(dev_template, bucket_token_value="raw-bucket-dev")
+    assert pattern.matches_event(event(bucket="raw-bucket-dev", key="2026/11/21/a.json"))
+    assert not pattern.matches_event(event(bucket="raw-bucket-dev", key="2026/11/21/a.csv"))
+    assert not pattern.matches_event(event(bucket="example-travel-raw-test", key="a.json"))
+
+
+def test_both_mode_has_schedule_and_object_rules(dev_template):
+    dev_template.resource_count_is("AWS::Events::Rule", 2)
+
+
+def test_raw_bucket_is_versioned_encrypted_private_and_announces_objects(dev_template):
+    (bucket_id, bucket) = next(iter(dev_template.find_resources("AWS::S3::Bucket").items()))
+    properties = bucket["Properties"]
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "AES256"
+    }
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+    }
+    (rule,) = properties["LifecycleConfiguration"]["Rules"]
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
+    assert bucket["DeletionPolicy"] == "Delete"  # DEV asks for raw_bucket_removal_policy = destroy
+    notifications = only_resource(dev_template, "Custom::S3BucketNotifications")["Properties"]
+    assert notifications["NotificationConfiguration"] == {"EventBridgeConfiguration": {}}
+    policy = only_resource(dev_template, "AWS::S3::BucketPolicy")["Properties"]["PolicyDocument"]["Statement"]
+    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in policy)
+    assert dev_template.find_outputs("RawBucketName")["RawBucketName"]["Value"] == {"Ref": bucket_id}
+
+
+def test_raw_bucket_is_retained_by_default(variant_templates):
+    (bucket,) = variant_templates["OWNBUCKET"].find_resources("AWS::S3::Bucket").values()
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
+
+def test_glue_job_reads_the_raw_bucket_when_the_stack_owns_it(dev_template):
+    statements = policy_statements(dev_template, "EtlJobRole")
+    reads = [s for s in statements if s["Action"] == "s3:GetObject"]
+    assert reads and all(
+        r == {"Fn::Join": ["", [{"Fn::GetAtt": ["RawDataBucket46CFA8FB", "Arn"]}, "/*"]]}
+        or "RawDataBucket46CFA8FB" in json.dumps(r)
+        for s in reads
+        for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+    )
+
+
+def start_pipeline_function(template) -> dict:
+    functions = template.find_resources("AWS::Lambda::Function")
+    (function,) = [f for logical_id, f in functions.items() if logical_id.startswith("ObjectCreatedStartPipeline")]
+    return function
+
+
+def test_function_runtime_tracing_logs_and_settings(dev_template):
+    function = start_pipeline_function(dev_template)
+    assert function["Properties"]["Runtime"] == "python3.14"
+    assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}
+    assert function["Properties"]["LoggingConfig"]["LogFormat"] == "JSON"
+    assert function["Properties"]["Environment"]["Variables"] == {
+        "STATE_MACHINE_ARN": {"Ref": "WorkflowStateMachine8F1B1C15"},
+        "BUCKET_NAME": {"Ref": "RawDataBucket46CFA8FB"},
+        "KEY_PREFIX": "",
+        "KEY_SUFFIX": ".json",
+    }
+    log_group_ref = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    assert dev_template.to_json()["Resources"][log_group_ref]["Properties"]["RetentionInDays"] == 90
+
+
+def test_function_may_start_only_this_state_machine(dev_template):
+    statements = policy_statements(dev_template, "ObjectCreatedRole")
+    starts = [s for s in statements if "states:StartExecution" in json.dumps(s["Action"])]
+    assert starts == [{"Action": "states:StartExecution", "Effect": "Allow", "Resource": {"Ref": "WorkflowStateMachine8F1B1C15"}}]
+    wildcard = [s for s in statements if s["Resource"] == "*"]
+    assert [sorted(s["Action"]) for s in wildcard] == [["xray:PutTelemetryRecords", "xray:PutTraceSegments"]]
+
+
+def test_object_rule_targets_the_function_with_retry_and_dead_letter_queue(dev_template):
+    (target,) = object_created_rule(dev_template)["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["ObjectCreatedStartPipeline725E7641", "Arn"]}
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 10}
+    assert "DeadLetterConfig" in target
+    function = start_pipeline_function(dev_template)["Properties"]
+    assert function["DeadLetterConfig"]["TargetArn"] == target["DeadLetterConfig"]["Arn"]
+
+
+def test_success_notification_only_when_asked(dev_template, prod_template):
+    from tests.unit.test_stack import definition_of
+
+    dev_states = definition_of(dev_template)["States"]
+    assert dev_states["Run Glue job"]["Next"] == "Notify success"
+    assert dev_states["Notify success"]["Parameters"]["Subject"] == "[DEV] Glue ETL pipeline succeeded"
+    assert dev_states["Notify success"]["Next"] == "Pipeline succeeded"
+    assert "Notify success" not in definition_of(prod_template)["States"]
