@@ -236,3 +236,41 @@ def test_select_unknown_environment_lists_known_ones(project_config):
 def test_valid_schedules_are_accepted(tmp_path, schedule):
     (env,) = load_config(write(tmp_path, section(schedule=schedule))).environments
     assert env.schedule == schedule
+
+
+def test_trigger_defaults_to_schedule(tmp_path):
+    (env,) = load_config(write(tmp_path, VALID_DEV)).environments
+    assert (env.trigger, env.scheduled, env.on_object_created, env.creates_raw_bucket) == ("schedule", True, False, False)
+    assert (env.event_key_prefix, env.event_key_suffix, env.raw_bucket_removal_policy, env.notify_on_success) == (
+        None, "", "retain", False,
+    )
+
+
+def test_s3_trigger_without_source_means_an_own_raw_bucket(tmp_path):
+    text = section(trigger="s3", event_key_suffix=".json", notify_on_success="true").replace(
+        "source_s3_location = s3://raw-bucket/complaints/\n", ""
+    )
+    (env,) = load_config(write(tmp_path, text)).environments
+    assert env.source_s3_location is None and env.creates_raw_bucket and not env.scheduled
+    assert (env.event_key_suffix, env.notify_on_success) == (".json", True)
+
+
+def test_source_is_required_for_a_schedule_only_pipeline(tmp_path):
+    message = error_for(tmp_path, VALID_DEV.replace("source_s3_location = s3://raw-bucket/complaints/\n", ""))
+    assert message == (
+        "environment.conf [DEV] source_s3_location: required key is missing (it may be left out only when trigger includes s3)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("trigger", "cron", "[DEV] trigger = 'cron': expected one of schedule, s3, both"),
+        ("event_key_prefix", "raw/*", "[DEV] event_key_prefix = 'raw/*': expected an S3 key prefix such as raw/"),
+        ("event_key_suffix", "*.json", "[DEV] event_key_suffix = '*.json': expected an S3 key suffix such as .json"),
+        ("raw_bucket_removal_policy", "delete", "[DEV] raw_bucket_removal_policy = 'delete': expected one of retain, destroy"),
+        ("notify_on_success", "sometimes", "[DEV] notify_on_success = 'sometimes': expected true or false"),
+    ],
+)
+def test_bad_trigger_settings_are_one_line_errors(tmp_path, key, value, expected):
+    assert expected in error_for(tmp_path, section(**{key: value}))
