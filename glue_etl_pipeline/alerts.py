@@ -34,7 +34,10 @@ class Alerts(Construct):
             self.topic = topic
             self._key = key
 
-    def grant_publish(self, grantee: iam.IGrantable) -> None:
-        self.topic.grant_publish(grantee)
+    def grant_encryption(self, grantee: iam.IGrantable) -> None:
+        """Let a publisher encrypt messages for a created topic (sns:Publish itself comes with the SnsPublish task).
+
+        Granted with exact actions: the topic's own grant would add kms:GenerateDataKey*.
+        """
         if self._key is not None:
-            self._key.grant(grantee, "kms:GenerateDataKey*", "kms:Decrypt")
+            self._key.grant(grantee, "kms:GenerateDataKey", "kms:Decrypt")

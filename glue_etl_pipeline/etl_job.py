@@ -7,10 +7,13 @@ from pathlib import Path
 from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
+from glue_etl_pipeline.compliance import acknowledge, resource_finding
 from glue_etl_pipeline.config import EnvironmentConfig, S3Location
 from glue_etl_pipeline.job_package import ENTRYPOINT, PACKAGE_DIR, build_package_zip
 
@@ -18,8 +21,22 @@ RULESET_FILE = PACKAGE_DIR / "ruleset.dqdl"
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 
 
+class _UploadedFile(glue.Code):
+    """A file asset handed to Glue without CDK's broad read grant (s3:GetObject*, s3:List*, ...).
+
+    The job's role gets s3:GetObject on exactly this object instead, in `EtlJob._script_file`.
+    """
+
+    def __init__(self, bucket_name: str, object_key: str):
+        super().__init__()
+        self._location = s3.Location(bucket_name=bucket_name, object_key=object_key)
+
+    def bind(self, scope: Construct, grantable: iam.IGrantable) -> glue.CodeConfig:
+        return glue.CodeConfig(s3_location=self._location)
+
+
 class EtlJob(Construct):
-    """The job, its role and its log groups."""
+    """The job, its role, its encryption and its log groups."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, source: S3Location) -> None:
         super().__init__(scope, construct_id)
@@ -35,14 +52,25 @@ class EtlJob(Construct):
             assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
             description=f"Runs the {config.name} JSON-to-Parquet Glue job",
         )
+        self.key = self._encryption_key(config, log_group_prefix)
         for stream in ("error", "output"):
             logs.LogGroup(
                 self,
                 f"{stream.capitalize()}Logs",
                 log_group_name=f"{log_group_prefix}/{stream}",
                 retention=LOG_RETENTION,
+                encryption_key=self.key,
                 removal_policy=RemovalPolicy.RETAIN,
             )
+        # Logs and bookmarks under the job's own key; output stays SSE-S3 so its readers need no key grant.
+        security_configuration = glue.SecurityConfiguration(
+            self,
+            "SecurityConfiguration",
+            security_configuration_name=f"{self.job_name}-security",
+            cloud_watch_encryption=glue.CloudWatchEncryption.kms(self.key),
+            job_bookmarks_encryption=glue.JobBookmarksEncryption.client_side_kms(self.key),
+            s3_encryption=glue.S3Encryption.s3_managed(),
+        )
         self._grant_permissions(config, source, log_group_prefix)
 
         self.job = glue.PySparkEtlJob(
@@ -59,6 +87,7 @@ class EtlJob(Construct):
                 worker_type=glue.WorkerType[config.worker_type.replace(".", "_")],
                 number_of_workers=config.number_of_workers,
             ),
+            security_configuration=security_configuration,
             max_concurrent_runs=1,
             job_run_queuing_enabled=True,
             # The state machine owns retries; Glue retrying too would multiply the attempts.
@@ -90,10 +119,45 @@ class EtlJob(Construct):
             ),
         )
 
+    def _encryption_key(self, config: EnvironmentConfig, log_group_prefix: str) -> kms.Key:
+        stack = Stack.of(self)
+        key = kms.Key(
+            self,
+            "Key",
+            description=f"Encrypts the {config.name} Glue job's logs and job bookmarks",
+            enable_key_rotation=True,
+        )
+        # CloudWatch Logs encrypts the job's log groups under its regional service identity.
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:DescribeKey"],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                            service="logs",
+                            resource="log-group",
+                            resource_name=f"{log_group_prefix}*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    }
+                },
+            )
+        )
+        key.grant(self.role, "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+        return key
+
     def _script_file(self, path: Path, construct_id: str) -> glue.Code:
         """Upload `path` as an asset the job's role may read, and nothing else in the asset bucket."""
         asset = s3_assets.Asset(self, construct_id, path=str(path))
-        return glue.Code.from_bucket(asset.bucket, asset.s3_object_key)
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[f"arn:{Aws.PARTITION}:s3:::{asset.s3_bucket_name}/{asset.s3_object_key}"],
+            )
+        )
+        return _UploadedFile(asset.s3_bucket_name, asset.s3_object_key)
 
     def _grant_permissions(self, config: EnvironmentConfig, source: S3Location, log_group_prefix: str) -> None:
         stack = Stack.of(self)
@@ -113,35 +177,52 @@ class EtlJob(Construct):
                 ],
             )
         )
+        own_log_groups = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=f"{log_group_prefix}/*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="WriteOwnLogs",
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[
-                    stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name=f"{log_group_prefix}/*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                ],
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"],
+                resources=[own_log_groups],
             )
         )
+        acknowledge(
+            self,
+            resource_finding(self, "AwsSolutions-IAM5", own_log_groups),
+            "Glue names a log stream per job run and executor inside the job's own log groups under "
+            "this prefix; the groups themselves are created here with retention and encryption.",
+        )
+        data_quality_results = stack.format_arn(service="glue", resource="dataQualityRuleset", resource_name="*")
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="PublishDataQualityResults",
                 actions=["glue:PublishDataQuality"],
-                resources=[stack.format_arn(service="glue", resource="dataQualityRuleset", resource_name="*")],
+                resources=[data_quality_results],
             )
+        )
+        acknowledge(
+            self,
+            resource_finding(self, "AwsSolutions-IAM5", data_quality_results),
+            "EvaluateDataQuality in an ETL job publishes results under an evaluation context, not under a "
+            "registered ruleset ARN; this is the resource AWS documents for glue:PublishDataQuality.",
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="PublishGlueMetrics",
                 actions=["cloudwatch:PutMetricData"],
-                # PutMetricData supports no resource-level permissions; the namespace condition scopes it.
                 resources=["*"],
                 conditions={"StringEquals": {"cloudwatch:namespace": ["Glue", "Glue Data Quality"]}},
             )
+        )
+        acknowledge(
+            self,
+            "AwsSolutions-IAM5[Resource::*]",
+            "cloudwatch:PutMetricData supports no resource-level permissions; the statement is limited "
+            "to the Glue and Glue Data Quality namespaces by condition.",
         )
 
     def _grant_s3(self, location: S3Location, object_actions: list[str]) -> None:
@@ -154,6 +235,12 @@ class EtlJob(Construct):
             object_arns.append(f"{bucket_arn}/{folder}_$folder$")
             list_condition = {"StringLike": {"s3:prefix": [folder, location.object_pattern]}}
         self.role.add_to_policy(iam.PolicyStatement(actions=object_actions, resources=object_arns))
+        acknowledge(
+            self,
+            resource_finding(self, "AwsSolutions-IAM5", object_arns[0]),
+            f"Objects under {location.uri or 'the bucket'}: Spark names its files at run time, so the job "
+            "needs every key under the configured prefix and nothing outside it.",
+        )
         self.role.add_to_policy(
             iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket_arn], conditions=list_condition)
         )

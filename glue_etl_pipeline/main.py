@@ -6,7 +6,8 @@ import os
 import sys
 from pathlib import Path
 
-from aws_cdk import App
+from aws_cdk import App, Validations
+from cdk_nag import AwsSolutionsChecks
 
 from glue_etl_pipeline.config import ConfigError, PipelineConfig, load_config
 from glue_etl_pipeline.pipeline_stack import GlueEtlPipelineStack
@@ -15,7 +16,11 @@ CONFIG_FILE = Path(__file__).resolve().parent.parent / "environment.conf"
 
 
 def build_app(app: App, config: PipelineConfig, selected: str | None) -> list[GlueEtlPipelineStack]:
-    """Add one stack per selected environment (every environment when `selected` is empty)."""
+    """Add one stack per selected environment (every environment when `selected` is empty).
+
+    Every synth is checked against the AWS Solutions rules; an unacknowledged finding fails it.
+    """
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return [GlueEtlPipelineStack(app, config=env) for env in config.select(selected)]
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from glue_etl_pipeline.compliance import acknowledge
 from glue_etl_pipeline.config import EnvironmentConfig
 
 NONCURRENT_VERSION_DAYS = 30
+ACCESS_LOG_DAYS = 90
 
 
 class RawDataBucket(Construct):
@@ -16,6 +18,22 @@ class RawDataBucket(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
         super().__init__(scope, construct_id)
+        removal_policy = RemovalPolicy.DESTROY if config.raw_bucket_removal_policy == "destroy" else RemovalPolicy.RETAIN
+        access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=removal_policy,
+            lifecycle_rules=[s3.LifecycleRule(id="expire-access-logs", expiration=Duration.days(ACCESS_LOG_DAYS))],
+        )
+        acknowledge(
+            access_logs,
+            "AwsSolutions-S1",
+            "This bucket receives the raw bucket's server access logs; logging it into itself would loop.",
+        )
         self.bucket = s3.Bucket(
             self,
             "Bucket",
@@ -26,7 +44,9 @@ class RawDataBucket(Construct):
             event_bridge_enabled=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             # Raw data is the only copy of what arrived: keep it unless the environment says otherwise.
-            removal_policy=RemovalPolicy.DESTROY if config.raw_bucket_removal_policy == "destroy" else RemovalPolicy.RETAIN,
+            removal_policy=removal_policy,
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix="raw-data/",
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-noncurrent-versions",
@@ -35,3 +55,12 @@ class RawDataBucket(Construct):
                 )
             ],
         )
+        # CDK turns the notifications on with its own singleton handler, whose role it builds itself.
+        handler = Stack.of(self).node.try_find_child("BucketNotificationsHandler050a0587b7544547bf325f094a3db834")
+        if handler is not None:
+            acknowledge(
+                handler,
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+                "aws-cdk-lib's bucket-notifications handler runs only during deployment; its role and "
+                "its logs-only managed policy are created by CDK and cannot be replaced.",
+            )

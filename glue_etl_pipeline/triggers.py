@@ -15,6 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from glue_etl_pipeline.compliance import acknowledge
 from glue_etl_pipeline.config import EnvironmentConfig, S3Location
 from glue_etl_pipeline.etl_job import LOG_RETENTION
 
@@ -42,7 +43,7 @@ def grant_events_use_of(key: kms.IKey, scope: Construct) -> None:
         iam.ServicePrincipal(
             "events.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}}
         ),
-        "kms:GenerateDataKey*",
+        "kms:GenerateDataKey",
         "kms:Decrypt",
     )
 
@@ -61,6 +62,12 @@ class ScheduledTrigger(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", key)
+        acknowledge(
+            self.dead_letter_queue,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the schedule's EventBridge target; a queue "
+            "behind it would only move undeliverable events one step further.",
+        )
         self.rule = events.Rule(
             self,
             "Rule",
@@ -132,7 +139,12 @@ class ObjectCreatedTrigger(Construct):
         )
         state_machine.grant_start_execution(self.function)
         # Failed asynchronous invocations land in the encrypted dead-letter queue under the function's role.
-        key.grant(self.function, "kms:GenerateDataKey*", "kms:Decrypt")
+        key.grant(self.function, "kms:GenerateDataKey", "kms:Decrypt")
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions.",
+        )
 
         object_filter: dict = {"key": [{"prefix": key_prefix}] if key_prefix else [{"exists": True}]}
         if config.event_key_suffix:

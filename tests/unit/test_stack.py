@@ -246,7 +246,7 @@ def test_state_machine_may_run_only_its_job_and_publish_only_to_its_topic(prod_t
     assert resources_of(glue) == ["arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:job/${EtlJob5EDC7C77}"]
     sns = next(s for s in statements if actions_of(s) == {"sns:Publish"})
     assert sns["Resource"] == {"Ref": "AlertsTopicCF7C81C9"}
-    kms = next(s for s in statements if actions_of(s) == {"kms:Decrypt", "kms:GenerateDataKey*"})
+    kms = next(s for s in statements if actions_of(s) == {"kms:Decrypt", "kms:GenerateDataKey"})
     assert kms["Resource"] == {"Fn::GetAtt": ["MessagingKey9A79A2B1", "Arn"]}
 
 
@@ -280,7 +280,7 @@ def test_dead_letter_queue_is_encrypted_and_ssl_only(prod_template):
 
 
 def test_messaging_key_rotates_and_lets_eventbridge_use_it(prod_template):
-    key = only_resource(prod_template, "AWS::KMS::Key")["Properties"]
+    key = prod_template.to_json()["Resources"]["MessagingKey9A79A2B1"]["Properties"]
     assert key["EnableKeyRotation"] is True
     events = [s for s in key["KeyPolicy"]["Statement"] if s.get("Principal") == {"Service": "events.amazonaws.com"}]
     assert events[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
