@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -33,6 +34,20 @@ class Alerts(Construct):
                 topic.add_subscription(subscriptions.EmailSubscription(config.notification_email))
             self.topic = topic
             self._key = key
+
+    def allow_alarms(self) -> None:
+        """Let CloudWatch alarms of this account publish to a created, encrypted topic."""
+        if self._key is None:
+            return
+        cloudwatch = iam.ServicePrincipal(
+            "cloudwatch.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}}
+        )
+        self._key.grant(cloudwatch, "kms:GenerateDataKey", "kms:Decrypt")
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[cloudwatch], actions=["sns:Publish"], resources=[self.topic.topic_arn]
+            )
+        )
 
     def grant_encryption(self, grantee: iam.IGrantable) -> None:
         """Let a publisher encrypt messages for a created topic (sns:Publish itself comes with the SnsPublish task).

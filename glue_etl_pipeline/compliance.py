@@ -7,7 +7,8 @@ acknowledgement covers exactly one resource and a new wildcard still fails the s
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Stack, Validations
+import jsii
+from aws_cdk import Acknowledgment, CfnResource, IAspect, Stack, Validations
 from constructs import IConstruct
 
 
@@ -32,3 +33,47 @@ def resource_finding(scope: IConstruct, rule: str, resource: str) -> str:
 def acknowledge(scope: IConstruct, finding: str, reason: str) -> None:
     """Accept one finding on `scope` and everything under it, with the reason a reviewer reads."""
     Validations.of(scope).acknowledge(Acknowledgment(id=finding, reason=reason))
+
+
+def _referenced_logical_ids(value) -> set[str]:
+    if isinstance(value, dict):
+        found = set()
+        if "Ref" in value and isinstance(value["Ref"], str):
+            found.add(value["Ref"])
+        if "Fn::GetAtt" in value:
+            found.add(value["Fn::GetAtt"][0])
+        for item in value.values():
+            found |= _referenced_logical_ids(item)
+        return found
+    if isinstance(value, list):
+        return set().union(*(_referenced_logical_ids(item) for item in value)) if value else set()
+    return set()
+
+
+@jsii.implements(IAspect)
+class DropRedundantDependsOn:
+    """Drops a DependsOn on a resource the dependent already references (cfn-lint W3005).
+
+    CDK makes state machines and functions depend on their whole role construct (the role and its
+    policy); the Ref or GetAtt to the role already orders the two, so only the policy edge is kept.
+    The result is written as an explicit DependsOn, listing exactly what CDK would have minus those.
+    """
+
+    def visit(self, node: IConstruct) -> None:
+        if not isinstance(node, CfnResource):
+            return
+        stack = Stack.of(node)
+        targets = {dependency for dependency in node.obtain_dependencies() if isinstance(dependency, CfnResource)}
+        for scope in node.node.scopes:
+            for dependency in scope.node.dependencies:
+                targets.update(
+                    child for child in dependency.node.find_all() if isinstance(child, CfnResource) and Stack.of(child) is stack
+                )
+        referenced = _referenced_logical_ids(stack.resolve(node._cfn_properties))
+        redundant = {target for target in targets if stack.resolve(target.logical_id) in referenced}
+        if redundant:
+            kept = sorted(stack.resolve(target.logical_id) for target in targets - redundant)
+            if kept:
+                node.add_override("DependsOn", kept)
+            else:
+                node.add_deletion_override("DependsOn")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -238,8 +238,8 @@ class EtlJob(Construct):
         acknowledge(
             self,
             resource_finding(self, "AwsSolutions-IAM5", object_arns[0]),
-            f"Objects under {location.uri or 'the bucket'}: Spark names its files at run time, so the job "
-            "needs every key under the configured prefix and nothing outside it.",
+            f"Objects under {'the stack raw bucket' if Token.is_unresolved(location.bucket) else location.uri}: Spark "
+            "names its files at run time, so the job needs every key under the configured prefix and nothing outside it.",
         )
         self.role.add_to_policy(
             iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket_arn], conditions=list_condition)

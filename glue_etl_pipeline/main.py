@@ -6,9 +6,10 @@ import os
 import sys
 from pathlib import Path
 
-from aws_cdk import App, Validations
+from aws_cdk import App, Aspects, Validations
 from cdk_nag import AwsSolutionsChecks
 
+from glue_etl_pipeline.compliance import DropRedundantDependsOn
 from glue_etl_pipeline.config import ConfigError, PipelineConfig, load_config
 from glue_etl_pipeline.pipeline_stack import GlueEtlPipelineStack
 
@@ -21,6 +22,7 @@ def build_app(app: App, config: PipelineConfig, selected: str | None) -> list[Gl
     Every synth is checked against the AWS Solutions rules; an unacknowledged finding fails it.
     """
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    Aspects.of(app).add(DropRedundantDependsOn())
     return [GlueEtlPipelineStack(app, config=env) for env in config.select(selected)]
 
 

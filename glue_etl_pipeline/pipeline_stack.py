@@ -9,6 +9,7 @@ from constructs import Construct
 from glue_etl_pipeline.alerts import Alerts
 from glue_etl_pipeline.config import EnvironmentConfig, S3Location
 from glue_etl_pipeline.etl_job import EtlJob
+from glue_etl_pipeline.monitoring import Monitoring
 from glue_etl_pipeline.raw_data import RawDataBucket
 from glue_etl_pipeline.triggers import ObjectCreatedTrigger, ScheduledTrigger, grant_events_use_of
 from glue_etl_pipeline.workflow import EtlWorkflow
@@ -44,6 +45,9 @@ class GlueEtlPipelineStack(Stack):
             CfnOutput(self, "RawBucketName", value=raw_data.bucket.bucket_name, description="Upload raw JSON here")
         etl_job = EtlJob(self, "EtlJob", config=config, source=source)
         workflow = EtlWorkflow(self, "Workflow", config=config, job=etl_job.job, alerts=alerts)
+        Monitoring(
+            self, "Monitoring", config=config, state_machine=workflow.state_machine, job_name=etl_job.job_name, alerts=alerts
+        )
         if config.scheduled:
             ScheduledTrigger(self, "Schedule", config=config, state_machine=workflow.state_machine, key=messaging_key)
         if config.on_object_created:

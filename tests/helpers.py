@@ -24,3 +24,10 @@ def policy_statements(template: Template, role_logical_id_prefix: str) -> list[d
         if any(role.startswith(role_logical_id_prefix) for role in roles):
             statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
     return statements
+
+
+def resource_named(template: Template, resource_type: str, logical_id_prefix: str) -> dict:
+    """The single resource of `resource_type` whose logical id starts with the prefix."""
+    found = [r for i, r in template.find_resources(resource_type).items() if i.startswith(logical_id_prefix)]
+    assert len(found) == 1, f"expected one {resource_type} named {logical_id_prefix}*, found {len(found)}"
+    return found[0]

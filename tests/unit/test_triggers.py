@@ -6,18 +6,15 @@ import copy
 import json
 
 import pytest
-from aws_cdk.assertions import Match
 from moto.events.models import EventPattern
 
-from tests.helpers import PROJECT_ROOT, only_resource, policy_statements
+from tests.helpers import PROJECT_ROOT, only_resource, policy_statements, resource_named
 
 SAMPLE_EVENT = json.loads((PROJECT_ROOT / "tests" / "fixtures" / "s3_object_created.json").read_text())
 
 
 def object_created_rule(template) -> dict:
-    rules = template.find_resources("AWS::Events::Rule", {"Properties": {"EventPattern": Match.any_value()}})
-    (rule,) = rules.values()
-    return rule["Properties"]
+    return resource_named(template, "AWS::Events::Rule", "ObjectCreatedRule")["Properties"]
 
 
 def matcher(template, bucket_token_value: str | None = None) -> EventPattern:
@@ -39,13 +36,13 @@ def event(bucket="example-travel-raw-test", key="complaints/2026/11/21/batch-000
 def test_schedule_only_has_no_bucket_function_or_event_rule(prod_template):
     prod_template.resource_count_is("AWS::S3::Bucket", 0)
     prod_template.resource_count_is("AWS::Lambda::Function", 0)
-    prod_template.resource_count_is("AWS::Events::Rule", 1)
+    assert not [i for i in prod_template.find_resources("AWS::Events::Rule") if i.startswith("ObjectCreated")]
     assert "RawBucketName" not in prod_template.find_outputs("*")
 
 
 def test_s3_only_has_no_schedule_and_uses_the_existing_bucket(test_template):
     test_template.resource_count_is("AWS::S3::Bucket", 0)
-    test_template.resource_count_is("AWS::Events::Rule", 1)
+    assert not [i for i in test_template.find_resources("AWS::Events::Rule") if i.startswith("Schedule")]
     assert object_created_rule(test_template)["EventPattern"] == {
         "source": ["aws.s3"],
         "detail-type": ["Object Created"],
@@ -78,7 +75,8 @@ def test_own_bucket_pattern_filters_on_the_suffix(dev_template):
 
 
 def test_both_mode_has_schedule_and_object_rules(dev_template):
-    dev_template.resource_count_is("AWS::Events::Rule", 2)
+    resource_named(dev_template, "AWS::Events::Rule", "ScheduleRule")
+    resource_named(dev_template, "AWS::Events::Rule", "ObjectCreatedRule")
 
 
 def raw_bucket(template) -> tuple[str, dict]:

@@ -1,0 +1,159 @@
+"""Security and compliance of the synthesized templates: cdk-nag, cfn-lint, IAM wildcards, alarms."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from aws_cdk import App
+from aws_cdk import aws_iam as iam
+
+from glue_etl_pipeline.main import build_app
+from glue_etl_pipeline.synth_summary import acknowledged_findings
+from tests.helpers import only_resource, resource_named
+
+# Every finding the project accepts, per environment, each with a reason in the code beside the resource.
+ACKNOWLEDGED_EVERYWHERE = {
+    ("EtlJob", "AwsSolutions-IAM5[Resource::*]"),
+    ("EtlJob", "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:dataQualityRuleset/*]"),
+    ("Workflow/StateMachine/Role", "AwsSolutions-IAM5[Resource::*]"),
+}
+
+
+def acknowledged(assembly_dir, environment: str) -> set[tuple[str, str]]:
+    prefix = f"/GlueEtlPipeline-{environment}/"
+    return {(path.removeprefix(prefix), finding) for path, finding, _ in acknowledged_findings(assembly_dir, f"GlueEtlPipeline-{environment}")}
+
+
+def test_acknowledged_findings_are_exactly_the_reviewed_list(templates, assembly_dir):
+    env = "prod"
+    assert acknowledged(assembly_dir, "PROD") == ACKNOWLEDGED_EVERYWHERE | {
+        ("EtlJob", "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::example-travel-raw-prod/complaints/*]"),
+        ("EtlJob", "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::example-travel-curated-prod/complaints/*]"),
+        ("EtlJob", "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::example-travel-curated-prod/complaints_quarantine/*]"),
+        ("EtlJob", f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws-glue/jobs/json-to-pq-{env}-<AWS::AccountId>-<AWS::Region>/*]"),
+        ("Schedule/DeadLetterQueue", "AwsSolutions-SQS3"),
+    }
+    dev_extra = acknowledged(assembly_dir, "DEV") - acknowledged(assembly_dir, "PROD")
+    assert {finding for _, finding in dev_extra} >= {
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<RawDataBucket46CFA8FB>/*]",
+        "AwsSolutions-S1",
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+    }
+    assert ("ObjectCreated/Role", "AwsSolutions-IAM5[Resource::*]") in dev_extra
+
+
+def test_every_acknowledgement_gives_a_reason(assembly_dir):
+    for environment in ("DEV", "TEST", "PROD"):
+        for path, finding, reason in acknowledged_findings(assembly_dir, f"GlueEtlPipeline-{environment}"):
+            assert len(reason) >= 60, (path, finding, reason)
+
+
+def test_a_new_unacknowledged_finding_fails_the_synth(project_config, tmp_path):
+    app = App(outdir=str(tmp_path))
+    (stack,) = build_app(app, project_config, "PROD")
+    stack.node.find_child("EtlJob").role.add_to_policy(
+        iam.PolicyStatement(actions=["s3:GetObject"], resources=["arn:aws:s3:::somebody-elses-bucket/*"])
+    )
+    with pytest.raises(Exception) as raised:
+        app.synth()
+    assert "Validation failed" in str(raised.value) or "ValidationFailed" in str(raised.value)
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    rules = {v["ruleName"] for r in report["pluginReports"] for v in r["violations"]}
+    assert rules == {"AwsSolutions-IAM5[Resource::arn:aws:s3:::somebody-elses-bucket/*]"}
+
+
+@pytest.mark.parametrize("environment", ["DEV", "TEST", "PROD"])
+def test_cfn_lint_reports_nothing(templates, assembly_dir, environment):
+    template = assembly_dir / f"GlueEtlPipeline-{environment}.template.json"
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", str(template)], capture_output=True, text=True
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+# Statements allowed to use "*" (resource) or a wildcard action, by role and exact actions.
+WILDCARD_ALLOWED = {
+    ("EtlJobRole", ("cloudwatch:PutMetricData",)),
+    ("WorkflowStateMachineRole", (
+        "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
+        "logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
+        "xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments",
+    )),
+    ("ObjectCreatedRole", ("xray:PutTelemetryRecords", "xray:PutTraceSegments")),
+}
+
+
+def test_no_iam_statement_grants_wildcards_outside_the_acknowledged_list(templates):
+    for environment, template in templates.items():
+        for policy in template.find_resources("AWS::IAM::Policy").values():
+            (role,) = [ref["Ref"] for ref in policy["Properties"]["Roles"]]
+            if role.startswith("BucketNotificationsHandler"):
+                continue  # CDK's deploy-time handler; its only statement names the raw bucket
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                if "*" in targets or any("*" in action for action in actions):
+                    key = next((prefix for prefix, _ in WILDCARD_ALLOWED if role.startswith(prefix)), role)
+                    assert (key, tuple(sorted(actions))) in WILDCARD_ALLOWED, (environment, role, statement)
+
+
+def test_glue_job_uses_a_security_configuration_encrypting_logs_and_bookmarks(prod_template):
+    configuration = only_resource(prod_template, "AWS::Glue::SecurityConfiguration")["Properties"]["EncryptionConfiguration"]
+    assert configuration["CloudWatchEncryption"]["CloudWatchEncryptionMode"] == "SSE-KMS"
+    assert configuration["JobBookmarksEncryption"]["JobBookmarksEncryptionMode"] == "CSE-KMS"
+    assert configuration["S3Encryptions"] == [{"S3EncryptionMode": "SSE-S3"}]
+    (configuration_id,) = prod_template.find_resources("AWS::Glue::SecurityConfiguration")
+    job = only_resource(prod_template, "AWS::Glue::Job")["Properties"]
+    assert job["SecurityConfiguration"] == {"Ref": configuration_id}
+
+
+def test_glue_key_policy_lets_cloudwatch_logs_encrypt_only_the_jobs_log_groups(prod_template):
+    key = resource_named(prod_template, "AWS::KMS::Key", "EtlJobKey")
+    assert key["Properties"]["EnableKeyRotation"] is True
+    (logs,) = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if "Service" in s.get("Principal", {}) and "logs" in json.dumps(s["Principal"])]
+    condition = json.dumps(logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"])
+    assert "/aws-glue/jobs/json-to-pq-prod-" in condition
+    log_groups = [g for i, g in prod_template.find_resources("AWS::Logs::LogGroup").items() if i.startswith("EtlJob")]
+    assert len(log_groups) == 2 and all("KmsKeyId" in g["Properties"] for g in log_groups)
+
+
+# --- Monitoring -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("alarm_name", "namespace", "metric"),
+    [
+        ("glue-etl-pipeline-prod-executions-failed", "AWS/States", "ExecutionsFailed"),
+        ("glue-etl-pipeline-prod-executions-timed-out", "AWS/States", "ExecutionsTimedOut"),
+        ("glue-etl-pipeline-prod-executions-aborted", "AWS/States", "ExecutionsAborted"),
+        ("glue-etl-pipeline-prod-executions-throttled", "AWS/States", "ExecutionThrottled"),
+        ("glue-etl-pipeline-prod-glue-job-run-failed", "AWS/Events", "TriggeredRules"),
+    ],
+)
+def test_alarms_notify_the_topic(prod_template, alarm_name, namespace, metric):
+    alarms = prod_template.find_resources("AWS::CloudWatch::Alarm", {"Properties": {"AlarmName": alarm_name}})
+    (alarm,) = alarms.values()
+    properties = alarm["Properties"]
+    assert (properties["Namespace"], properties["MetricName"]) == (namespace, metric)
+    assert (properties["Threshold"], properties["EvaluationPeriods"], properties["Statistic"]) == (1, 1, "Sum")
+    assert properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert properties["TreatMissingData"] == "notBreaching"
+    assert properties["AlarmActions"] == [{"Ref": "AlertsTopicCF7C81C9"}]
+
+
+def test_glue_failure_rule_matches_this_jobs_failed_runs(prod_template):
+    pattern = resource_named(prod_template, "AWS::Events::Rule", "MonitoringGlueJobRunFailed")["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.glue"] and pattern["detail-type"] == ["Glue Job State Change"]
+    assert pattern["detail"]["state"] == ["FAILED", "TIMEOUT", "ERROR"]
+    (job_name,) = pattern["detail"]["jobName"]
+    assert job_name["Fn::Join"][1][0] == "json-to-pq-prod-"
+
+
+def test_cloudwatch_may_publish_to_the_encrypted_topic(prod_template):
+    key = prod_template.to_json()["Resources"]["MessagingKey9A79A2B1"]["Properties"]["KeyPolicy"]["Statement"]
+    assert any("cloudwatch.amazonaws.com" in json.dumps(s.get("Principal")) and "kms:GenerateDataKey" in s["Action"] for s in key)
+    policy = only_resource(prod_template, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]["Statement"]
+    assert any(s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"} and s["Action"] == "sns:Publish" for s in policy)
