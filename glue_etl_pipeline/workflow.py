@@ -14,6 +14,7 @@ from glue_etl_pipeline.compliance import acknowledge
 from glue_etl_pipeline.config import RETRY_POLICY, STATE_MACHINE_TIMEOUT_MINUTES, EnvironmentConfig
 from glue_etl_pipeline.etl_job import LOG_RETENTION
 
+FAILURE_ERROR = "GlueEtlPipelineFailed"
 SUCCESS_MESSAGE = "The Glue ETL pipeline succeeded in environment {}.\n\nState machine: {}\nExecution: {}\nJob run: {}"
 FAILURE_MESSAGE = (
     "The Glue ETL pipeline failed in environment {}.\n\n"
@@ -72,12 +73,9 @@ class EtlWorkflow(Construct):
             ),
             result_path=sfn.JsonPath.DISCARD,
         )
-        failed = sfn.Fail(
-            self,
-            "Pipeline failed",
-            error_path="$.error.Error",
-            cause_path="$.error.Cause",
-        )
+        # A Fail state may not raise a "States." error name, which is what the Catch usually holds;
+        # the execution fails with the pipeline's own name and the original cause.
+        failed = sfn.Fail(self, "Pipeline failed", error=FAILURE_ERROR, cause_path="$.error.Cause")
         run_job.add_catch(notify_failure.next(failed), errors=[sfn.Errors.ALL], result_path="$.error")
         succeeded = sfn.Succeed(self, "Pipeline succeeded")
         if config.notify_on_success:

@@ -237,7 +237,7 @@ def test_failure_path_publishes_a_readable_message_then_fails(prod_template):
     for field in ("'PROD'", "$$.StateMachine.Name", "$$.Execution.Id", "$.error.Error", "$.error.Cause"):
         assert field in message
     assert notify["ResultPath"] is None
-    assert states[notify["Next"]] == {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}
+    assert states[notify["Next"]] == {"Type": "Fail", "Error": "GlueEtlPipelineFailed", "CausePath": "$.error.Cause"}
 
 
 def test_state_machine_may_run_only_its_job_and_publish_only_to_its_topic(prod_template):

@@ -1,0 +1,106 @@
+"""The real synthesized definition, executed: success, failures with retries, timeouts, notifications."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from tests.helpers import PROJECT_ROOT
+from tests.workflow.conftest import JOB_NAME, definition_with_tokens_resolved
+
+
+def event_types(history) -> list[str]:
+    return [event["type"] for event in history]
+
+
+def task_attempts(history) -> int:
+    return sum(
+        1
+        for event in history
+        if event["type"] == "TaskScheduled" and event["taskScheduledEventDetails"]["resourceType"] == "glue"
+    )
+
+
+def test_success_runs_the_job_once_and_succeeds(workflow, prod_template):
+    result = workflow.run(workflow.create(prod_template))
+    assert result["status"] == "SUCCEEDED", event_types(result["history"])
+    assert task_attempts(result["history"]) == 1
+    assert [run["JobRunState"] for run in workflow.job_runs()] == ["SUCCEEDED"]
+    assert workflow.notifications() == []
+    assert workflow.waits == []
+
+
+def test_success_message_when_enabled(workflow, dev_template):
+    result = workflow.run(workflow.create(dev_template))
+    assert result["status"] == "SUCCEEDED"
+    (notice,) = workflow.notifications()
+    assert notice["subject"] == "[DEV] Glue ETL pipeline succeeded"
+    assert notice["message"].startswith("The Glue ETL pipeline succeeded in environment DEV.")
+    assert "Job run: jr_" in notice["message"]
+
+
+def test_a_job_failing_every_time_is_tried_four_times_then_notified_once_and_fails(workflow, prod_template):
+    workflow.plan.extend(["FAILED"] * 4)
+    result = workflow.run(workflow.create(prod_template))
+    assert result["status"] == "FAILED"
+    assert task_attempts(result["history"]) == 4
+    assert [run["JobRunState"] for run in workflow.job_runs()] == ["FAILED"] * 4
+    # 10 s, 20 s, 40 s with backoff 2; full jitter draws each wait from zero up to that ceiling.
+    assert len(workflow.waits) == 3
+    assert all(0 <= wait <= ceiling for wait, ceiling in zip(workflow.waits, (10, 20, 40)))
+    (notice,) = workflow.notifications()
+    assert notice["subject"] == "[PROD] Glue ETL pipeline failed"
+    message = notice["message"]
+    assert message.startswith("The Glue ETL pipeline failed in environment PROD.")
+    assert f"Execution: {result['arn']}" in message
+    assert "Error: States.TaskFailed" in message
+    assert JOB_NAME in message and '"JobRunState":"FAILED"' in message.replace(" ", "")
+    failed = [event for event in result["history"] if event["type"] == "ExecutionFailed"]
+    assert failed[0]["executionFailedEventDetails"]["error"] == "GlueEtlPipelineFailed"
+    assert '"JobRunState":"FAILED"' in failed[0]["executionFailedEventDetails"]["cause"].replace(" ", "")
+
+
+def test_a_job_failing_once_succeeds_after_one_retry_without_a_failure_message(workflow, prod_template):
+    workflow.plan.extend(["FAILED", "SUCCEEDED"])
+    result = workflow.run(workflow.create(prod_template))
+    assert result["status"] == "SUCCEEDED"
+    assert task_attempts(result["history"]) == 2
+    assert len(workflow.waits) == 1 and 0 <= workflow.waits[0] <= 10
+    assert workflow.notifications() == []
+
+
+def test_a_job_exceeding_its_timeout_fails_and_notifies(workflow, prod_template):
+    workflow.plan.extend(["TIMEOUT"] * 4)
+    result = workflow.run(workflow.create(prod_template))
+    assert result["status"] == "FAILED"
+    assert [run["JobRunState"] for run in workflow.job_runs()] == ["TIMEOUT"] * 4
+    (notice,) = workflow.notifications()
+    assert '"JobRunState":"TIMEOUT"' in notice["message"].replace(" ", "")
+
+
+def test_the_retry_policy_in_the_definition(prod_template):
+    definition = json.loads(
+        definition_with_tokens_resolved(
+            prod_template, {"AWS::Partition": "aws", "EtlJob5EDC7C77": JOB_NAME, "AlertsTopicCF7C81C9": "arn:aws:sns:us-east-1:123456789012:t"}
+        )
+    )
+    (retry,) = definition["States"]["Run Glue job"]["Retry"]
+    assert retry == {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 10, "MaxAttempts": 3, "BackoffRate": 2, "JitterStrategy": "FULL"}
+
+
+@pytest.mark.skipif(shutil.which("npx") is None, reason="asl-validator is installed by make test")
+@pytest.mark.parametrize("environment", ["DEV", "TEST", "PROD"])
+def test_definition_passes_asl_validator(templates, environment, tmp_path):
+    definition = definition_with_tokens_resolved(
+        templates[environment],
+        {"AWS::Partition": "aws", "EtlJob5EDC7C77": JOB_NAME, "AlertsTopicCF7C81C9": "arn:aws:sns:us-east-1:123456789012:alerts"},
+    )
+    path = tmp_path / "definition.json"
+    path.write_text(definition)
+    result = subprocess.run(
+        ["npx", "--no-install", "asl-validator", "--json-path", str(path)], cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
