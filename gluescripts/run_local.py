@@ -78,9 +78,13 @@ def run(argv: list[str]) -> int:
         raise UsageError(f"--ruleset {ruleset_source}: {problem}") from None
     schema = load_schema(bundled_text(SCHEMA_FILE))
 
+    from pyspark.sql import SparkSession
+
     from gluescripts.etl.local_io import DirectorySink, read_json_lines
     from gluescripts.etl.spark import local_spark_session
 
+    # A caller's session (as in the tests) is borrowed and left running; our own is stopped.
+    owns_session = SparkSession.getActiveSession() is None
     spark = local_spark_session()
     try:
         report = process_batch(
@@ -93,7 +97,8 @@ def run(argv: list[str]) -> int:
     except EvaluationError as problem:
         raise UsageError(f"--ruleset {ruleset_source}: {problem}") from None
     finally:
-        spark.stop()
+        if owns_session:
+            spark.stop()
     Path(args.output).mkdir(parents=True, exist_ok=True)
     (Path(args.output) / "dq_report.json").write_text(json.dumps(report.as_dict(), indent=2) + "\n")
     print(summary(report))

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from gluescripts import run_local as run_local_module
 from tests.helpers import PROJECT_ROOT
 
 
@@ -47,12 +48,12 @@ def test_samples_leave_parquet_quarantine_and_a_reconciled_report(sample_run, sp
     assert sorted(p.name.split("=")[0] for p in (output / "parquet").iterdir() if p.is_dir()) == ["complaint_date"] * 3
 
 
-def test_failing_dataset_rule_exits_1_with_one_line(tmp_path):
+def test_failing_dataset_rule_exits_1_with_one_line(spark, tmp_path, capsys):
     ruleset = tmp_path / "strict.dqdl"
     ruleset.write_text('Rules = [ RowCount > 100000, IsComplete "airline" ]')
-    result = run_local("--input", str(PROJECT_ROOT / "samples"), "--output", str(tmp_path / "out"), "--ruleset", str(ruleset))
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1] == (
+    arguments = ["--input", str(PROJECT_ROOT / "samples"), "--output", str(tmp_path / "out"), "--ruleset", str(ruleset)]
+    assert run_local_module.run(arguments) == 1
+    assert capsys.readouterr().err.strip() == (
         "error: batch failed: data quality rule failed: RowCount > 100000 (value 2962 does not satisfy '> 100000')"
     )
     assert json.loads((tmp_path / "out" / "dq_report.json").read_text())["passed"] is False

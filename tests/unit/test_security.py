@@ -66,11 +66,10 @@ def test_a_new_unacknowledged_finding_fails_the_synth(project_config, tmp_path):
     assert rules == {"AwsSolutions-IAM5[Resource::arn:aws:s3:::somebody-elses-bucket/*]"}
 
 
-@pytest.mark.parametrize("environment", ["DEV", "TEST", "PROD"])
-def test_cfn_lint_reports_nothing(templates, assembly_dir, environment):
-    template = assembly_dir / f"GlueEtlPipeline-{environment}.template.json"
+def test_cfn_lint_reports_nothing_on_any_template(templates, assembly_dir):
+    paths = [str(assembly_dir / f"GlueEtlPipeline-{environment}.template.json") for environment in templates]
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", str(template)], capture_output=True, text=True
+        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", *paths], capture_output=True, text=True
     )
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
