@@ -3,6 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := synth
 
 PYTHON ?= python3
+PYTEST_ARGS ?=
 VENV := .venv
 VENV_PYTHON := $(VENV)/bin/python
 RUNTIME_STAMP := $(VENV)/.runtime-installed
@@ -12,7 +13,7 @@ NODE_STAMP := node_modules/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: synth test run-local bench check-python check-node check-java clean
+.PHONY: synth test run-local bench diagram check-python check-node check-java clean
 
 check-python:
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or newer" >&2; exit 1; }
@@ -45,13 +46,19 @@ synth: $(RUNTIME_STAMP) $(NODE_STAMP)
 	@$(VENV_PYTHON) -m glue_etl_pipeline.synth_summary cdk.out
 
 test: $(DEV_STAMP) $(NODE_STAMP) | check-java
-	$(VENV_PYTHON) -m pytest
+	$(VENV_PYTHON) -m pytest $(PYTEST_ARGS)
 
 run-local: $(DEV_STAMP) | check-java
 	$(VENV_PYTHON) -m gluescripts.run_local --input samples --output out/run-local
 
 bench: $(DEV_STAMP) | check-java
 	$(VENV_PYTHON) -m tools.bench
+
+# docs/infra.svg is drawn from DEV's template (both triggers, so every kind of resource appears).
+diagram: synth
+	@command -v dot >/dev/null || { echo "error: Graphviz 'dot' not found; install it (apt-get install graphviz)" >&2; exit 1; }
+	$(VENV_PYTHON) -m tools.diagram cdk.out/GlueEtlPipeline-DEV.template.json > docs/infra.dot
+	dot -Tsvg docs/infra.dot -o docs/infra.svg
 
 clean:
 	rm -rf cdk.out .pytest_cache spark-warehouse out bench-data
