@@ -350,7 +350,8 @@ def load_config(path: str | Path) -> PipelineConfig:
     path = Path(path)
     shown = path.name
     # A section name nobody writes, so [DEFAULT] is read as a plain section and each value's origin is known.
-    parser = configparser.ConfigParser(interpolation=None, default_section="\0")
+    # "key = value  # note" is a comment after whitespace; a "#" inside a value (cron's 2#1) stays.
+    parser = configparser.ConfigParser(interpolation=None, default_section="\0", inline_comment_prefixes=("#",))
     try:
         with path.open(encoding="utf-8") as handle:
             parser.read_file(handle, source=shown)

@@ -66,6 +66,8 @@ class EtlJob(Construct):
         security_configuration = glue.SecurityConfiguration(
             self,
             "SecurityConfiguration",
+            # Settings only, under a fixed name: keeping it after a delete would block the next deploy.
+            removal_policy=RemovalPolicy.DESTROY,
             security_configuration_name=f"{self.job_name}-security",
             cloud_watch_encryption=glue.CloudWatchEncryption.kms(self.key),
             job_bookmarks_encryption=glue.JobBookmarksEncryption.client_side_kms(self.key),

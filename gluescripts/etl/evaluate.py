@@ -9,7 +9,6 @@ aggregation over the frame, so the data is scanned once for the whole ruleset.
 from __future__ import annotations
 
 import operator
-import re
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, Observation

@@ -274,3 +274,9 @@ def test_source_is_required_for_a_schedule_only_pipeline(tmp_path):
 )
 def test_bad_trigger_settings_are_one_line_errors(tmp_path, key, value, expected):
     assert expected in error_for(tmp_path, section(**{key: value}))
+
+
+def test_inline_comments_are_ignored_but_a_hash_inside_a_value_is_kept(tmp_path):
+    text = section(trigger="both   # the hourly rule and new objects", schedule="cron(0 8 ? * 2#1 *)")
+    (env,) = load_config(write(tmp_path, text)).environments
+    assert (env.trigger, env.schedule) == ("both", "cron(0 8 ? * 2#1 *)")

@@ -67,6 +67,13 @@ def test_same_event_delivered_twice_starts_exactly_one_execution(state_machine):
     assert len(executions(client, arn)) == 1
 
 
+def test_an_identical_redelivery_starts_nothing_new(state_machine):
+    client, arn = state_machine
+    results = [start_pipeline.handler(copy.deepcopy(SAMPLE_EVENT), None)["status"] for _ in range(2)]
+    assert results[0] == "started" and results[1] in ("started", "duplicate")
+    assert len(executions(client, arn)) == 1
+
+
 def test_a_new_version_of_the_same_key_starts_another_execution(state_machine):
     client, arn = state_machine
     start_pipeline.handler(copy.deepcopy(SAMPLE_EVENT), None)

@@ -1,8 +1,9 @@
 """Lambda: start the pipeline's state machine for an S3 "Object Created" event, once per object version.
 
 S3 and EventBridge deliver at least once, so the execution name is derived from the object's
-identity (bucket, key, version id or sequencer): a second delivery of the same event hits
-ExecutionAlreadyExists, which is success. Events that are not for this pipeline are logged and
+identity (bucket, key, version id or sequencer): a second delivery starts nothing new. Step
+Functions either returns the running execution (same name, same input) or answers
+ExecutionAlreadyExists, which the handler treats as success. Events that are not for this pipeline are logged and
 ignored; throttling and other errors propagate so Lambda's retries and dead-letter queue apply.
 
 Environment: STATE_MACHINE_ARN, BUCKET_NAME, KEY_PREFIX (may be empty), KEY_SUFFIX (may be empty).
