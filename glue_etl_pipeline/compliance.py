@@ -35,7 +35,8 @@ def acknowledge(scope: IConstruct, finding: str, reason: str) -> None:
     Validations.of(scope).acknowledge(Acknowledgment(id=finding, reason=reason))
 
 
-def _referenced_logical_ids(value) -> set[str]:
+def referenced_logical_ids(value) -> set[str]:
+    """Logical ids a resolved CloudFormation value refers to with Ref or Fn::GetAtt."""
     if isinstance(value, dict):
         found = set()
         if "Ref" in value and isinstance(value["Ref"], str):
@@ -43,10 +44,10 @@ def _referenced_logical_ids(value) -> set[str]:
         if "Fn::GetAtt" in value:
             found.add(value["Fn::GetAtt"][0])
         for item in value.values():
-            found |= _referenced_logical_ids(item)
+            found |= referenced_logical_ids(item)
         return found
     if isinstance(value, list):
-        return set().union(*(_referenced_logical_ids(item) for item in value)) if value else set()
+        return set().union(*(referenced_logical_ids(item) for item in value)) if value else set()
     return set()
 
 
@@ -69,7 +70,7 @@ class DropRedundantDependsOn:
                 targets.update(
                     child for child in dependency.node.find_all() if isinstance(child, CfnResource) and Stack.of(child) is stack
                 )
-        referenced = _referenced_logical_ids(stack.resolve(node._cfn_properties))
+        referenced = referenced_logical_ids(stack.resolve(node._cfn_properties))
         redundant = {target for target in targets if stack.resolve(target.logical_id) in referenced}
         if redundant:
             kept = sorted(stack.resolve(target.logical_id) for target in targets - redundant)

@@ -56,22 +56,14 @@ class EtlWorkflow(Construct):
             backoff_rate=RETRY_POLICY.backoff_rate,
             jitter_strategy=sfn.JitterType.FULL,
         )
-        notify_failure = tasks.SnsPublish(
-            self,
+        notify_failure = self._notification(
             "Notify failure",
-            topic=alerts.topic,
-            subject=f"[{config.name}] Glue ETL pipeline failed",
-            message=sfn.TaskInput.from_text(
-                sfn.JsonPath.format(
-                    FAILURE_MESSAGE,
-                    config.name,
-                    sfn.JsonPath.state_machine_name,
-                    sfn.JsonPath.execution_id,
-                    sfn.JsonPath.string_at("$.error.Error"),
-                    sfn.JsonPath.string_at("$.error.Cause"),
-                )
-            ),
-            result_path=sfn.JsonPath.DISCARD,
+            alerts,
+            f"[{config.name}] Glue ETL pipeline failed",
+            FAILURE_MESSAGE,
+            config.name,
+            sfn.JsonPath.string_at("$.error.Error"),
+            sfn.JsonPath.string_at("$.error.Cause"),
         )
         # A Fail state may not raise a "States." error name, which is what the Catch usually holds;
         # the execution fails with the pipeline's own name and the original cause.
@@ -79,21 +71,13 @@ class EtlWorkflow(Construct):
         run_job.add_catch(notify_failure.next(failed), errors=[sfn.Errors.ALL], result_path="$.error")
         succeeded = sfn.Succeed(self, "Pipeline succeeded")
         if config.notify_on_success:
-            notify_success = tasks.SnsPublish(
-                self,
+            notify_success = self._notification(
                 "Notify success",
-                topic=alerts.topic,
-                subject=f"[{config.name}] Glue ETL pipeline succeeded",
-                message=sfn.TaskInput.from_text(
-                    sfn.JsonPath.format(
-                        SUCCESS_MESSAGE,
-                        config.name,
-                        sfn.JsonPath.state_machine_name,
-                        sfn.JsonPath.execution_id,
-                        sfn.JsonPath.string_at("$.glue.JobRunId"),
-                    )
-                ),
-                result_path=sfn.JsonPath.DISCARD,
+                alerts,
+                f"[{config.name}] Glue ETL pipeline succeeded",
+                SUCCESS_MESSAGE,
+                config.name,
+                sfn.JsonPath.string_at("$.glue.JobRunId"),
             )
             # A run whose data is written must not be reported failed because a notice could not be sent.
             notify_success.add_catch(succeeded, errors=[sfn.Errors.ALL], result_path="$.notificationError")
@@ -125,4 +109,19 @@ class EtlWorkflow(Construct):
             "AwsSolutions-IAM5[Resource::*]",
             "Step Functions' log delivery (logs:CreateLogDelivery and related) and X-Ray actions support "
             "no resource-level permissions; CDK adds exactly those for logging and tracing.",
+        )
+
+    def _notification(self, state_name: str, alerts: Alerts, subject: str, template: str, environment: str, *details: str) -> tasks.SnsPublish:
+        """An SNS publish of `template` filled with the environment, state machine, execution and `details`."""
+        return tasks.SnsPublish(
+            self,
+            state_name,
+            topic=alerts.topic,
+            subject=subject,
+            message=sfn.TaskInput.from_text(
+                sfn.JsonPath.format(
+                    template, environment, sfn.JsonPath.state_machine_name, sfn.JsonPath.execution_id, *details
+                )
+            ),
+            result_path=sfn.JsonPath.DISCARD,
         )

@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from glue_etl_pipeline.compliance import referenced_logical_ids
+
 SHOWN = {
     "AWS::Events::Rule": "EventBridge rule",
     "AWS::StepFunctions::StateMachine": "Step Functions",
@@ -28,21 +30,6 @@ SHOWN = {
 HIDDEN_PREFIXES = ("BucketNotificationsHandler",)
 
 
-def _references(value) -> set[str]:
-    if isinstance(value, dict):
-        found = set()
-        if isinstance(value.get("Ref"), str):
-            found.add(value["Ref"])
-        if "Fn::GetAtt" in value:
-            found.add(value["Fn::GetAtt"][0])
-        for item in value.values():
-            found |= _references(item)
-        return found
-    if isinstance(value, list):
-        return set().union(*map(_references, value)) if value else set()
-    return set()
-
-
 def graph(template: dict) -> tuple[dict[str, str], set[tuple[str, str]]]:
     """Shown nodes (logical id -> label) and edges between them."""
     resources = template["Resources"]
@@ -54,11 +41,11 @@ def graph(template: dict) -> tuple[dict[str, str], set[tuple[str, str]]]:
     role_reach: dict[str, set[str]] = {}
     for resource in resources.values():
         if resource["Type"] == "AWS::IAM::Policy":
-            for role in _references(resource["Properties"].get("Roles", [])):
-                role_reach.setdefault(role, set()).update(_references(resource["Properties"]["PolicyDocument"]))
+            for role in referenced_logical_ids(resource["Properties"].get("Roles", [])):
+                role_reach.setdefault(role, set()).update(referenced_logical_ids(resource["Properties"]["PolicyDocument"]))
     edges = set()
     for logical_id in nodes:
-        referenced = _references(resources[logical_id].get("Properties", {}))
+        referenced = referenced_logical_ids(resources[logical_id].get("Properties", {}))
         for role in [r for r in referenced if resources.get(r, {}).get("Type") == "AWS::IAM::Role"]:
             referenced |= role_reach.get(role, set())
         edges |= {(logical_id, target) for target in referenced if target in nodes and target != logical_id}

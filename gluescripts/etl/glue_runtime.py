@@ -56,7 +56,9 @@ class GlueRuntime:
             format_options={"separator": _NO_SEPARATOR, "quoteChar": -1, "withHeader": False},
             transformation_ctx=f"read_{database}_{table}",
         ).toDF()
-        return lines.select(F.concat_ws(_NO_SEPARATOR, *lines.columns).alias("value")) if lines.columns else lines
+        # Glue may type a bare number or boolean in a CSV column; a JSON line is text whatever it holds.
+        whole_line = F.concat_ws(_NO_SEPARATOR, *[F.col(c).cast("string") for c in lines.columns])
+        return lines.select(whole_line.alias("value")) if lines.columns else lines
 
     def sink(self, output_path: str, quarantine_path: str) -> S3Sink:
         return S3Sink(output_path, quarantine_path, self.args.get("JOB_RUN_ID", self.args["JOB_NAME"]))
