@@ -16,6 +16,9 @@ def spark(tmp_path_factory):
     os.environ["SPARK_SHUFFLE_PARTITIONS"] = "1"
     os.environ["SPARK_SCRATCH_DIR"] = str(tmp_path_factory.mktemp("spark-scratch"))
     session = local_spark_session("json-to-pq-tests")
+    # Tiny frames: planning and code generation cost more than they save.
+    session.conf.set("spark.sql.adaptive.enabled", "false")
+    session.conf.set("spark.sql.codegen.wholeStage", "false")
     yield session
     session.stop()
 

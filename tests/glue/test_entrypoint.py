@@ -70,7 +70,7 @@ def runtime(spark, tmp_path):
 
 
 def test_a_good_batch_writes_quarantine_then_output_then_commits(runtime, caplog):
-    write_files(runtime.input_dir, 400, files=2, bad_fraction=0.03, seed=11)
+    write_files(runtime.input_dir, 150, files=2, bad_fraction=0.03, seed=11)
     with caplog.at_level(logging.INFO, logger="json_to_pq"):
         json_to_pq.main(ARGV, runtime)
     kinds = [event[0] if event[0] != "write" else event[1] for event in runtime.events]
@@ -78,8 +78,8 @@ def test_a_good_batch_writes_quarantine_then_output_then_commits(runtime, caplog
     assert runtime.events[2] == ("sink", "s3://curated/complaints/", "s3://curated/complaints_quarantine/")
     assert runtime.events[0] == ("init", "json-to-pq-dev", "jr_0123")
     assert runtime.events[1] == ("read", "travel.complaints")
-    assert len(runtime.memory.output) + len(runtime.memory.quarantine) == 400
-    assert "read 400, written" in caplog.text
+    assert len(runtime.memory.output) + len(runtime.memory.quarantine) == 150
+    assert "read 150, written" in caplog.text
 
 
 def test_a_failing_batch_raises_and_does_not_commit(runtime):
