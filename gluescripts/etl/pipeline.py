@@ -22,7 +22,7 @@ REASONS = "reasons"
 
 class Sink(Protocol):
     def write_quarantine(self, records: DataFrame) -> None:
-        """Store quarantined records: `raw` text and the `reasons` they were quarantined for."""
+        """Store quarantined records: the `record` (as it arrived when malformed) and its `reasons`."""
 
     def write_output(self, records: DataFrame, partition_column: str) -> None:
         """Store the records that passed, partitioned by `partition_column`."""
