@@ -1,8 +1,10 @@
 """Run the job's data logic on local files: `python -m gluescripts.run_local --input DIR --output DIR`.
 
-Writes OUTPUT/parquet/, OUTPUT/quarantine/ (JSON lines with their reasons) and OUTPUT/dq_report.json,
-prints a summary, and exits 0 when the batch passes, 1 with a one-line reason when it fails, and 2
-on bad arguments.
+The same code path as the Glue job after its read, with the local data quality engine standing in
+for Glue Data Quality. `--schema` and `--ruleset` try a table of your own (defaults: the bundled
+gluescripts/schema.json and ruleset.dqdl). Writes OUTPUT/parquet/, OUTPUT/quarantine/ (JSON lines
+with their reasons) and OUTPUT/dq_report.json, prints a summary, and exits 0 when the batch
+passes, 1 with a one-line reason when it fails, and 2 on bad arguments.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from pathlib import Path
 
 from gluescripts.etl.bundled import RULESET_FILE, SCHEMA_FILE, bundled_text
 from gluescripts.etl.dqdl import DqdlError, parse_ruleset
-from gluescripts.etl.evaluate import EvaluationError
+from gluescripts.etl.evaluate import EvaluationError, evaluate_locally
 from gluescripts.etl.pipeline import BatchReport, process_batch
+from gluescripts.etl.quality import NOT_EVALUATED_LOCALLY
 from gluescripts.etl.schema import SchemaError, load_schema
 
 DEFAULT_MAX_QUARANTINE_FRACTION = 0.1
@@ -30,6 +33,7 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m gluescripts.run_local", description=__doc__.splitlines()[0])
     parser.add_argument("--input", required=True, help="folder of JSON-lines files (read recursively)")
     parser.add_argument("--output", required=True, help="folder for parquet/, quarantine/ and dq_report.json")
+    parser.add_argument("--schema", help="schema file (default: the bundled gluescripts/schema.json)")
     parser.add_argument("--ruleset", help="DQDL file (default: the bundled gluescripts/ruleset.dqdl)")
     parser.add_argument("--max-quarantine-fraction", type=float, default=DEFAULT_MAX_QUARANTINE_FRACTION)
     return parser.parse_args(argv)
@@ -44,24 +48,27 @@ def _input_files(input_dir: Path) -> list[Path]:
     return files
 
 
-def _ruleset_text(path: str | None) -> str:
+def _file_text(option: str, path: str | None, bundled: str) -> str:
     if path is None:
-        return bundled_text(RULESET_FILE)
+        return bundled_text(bundled)
     try:
         return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as problem:
-        raise UsageError(f"--ruleset {path}: cannot read it ({problem.__class__.__name__}: {problem})") from None
+        raise UsageError(f"{option} {path}: cannot read it ({problem.__class__.__name__}: {problem})") from None
 
 
 def summary(report: BatchReport) -> str:
     lines = [
         f"records read {report.read}: written {report.written}, quarantined {report.quarantined} "
-        f"(malformed {report.malformed})",
-        f"{'outcome':<8} {'level':<8} {'metric':>10}  rule",
+        f"(malformed {report.malformed}, with unknown fields {report.with_unknown_fields})",
     ]
-    for result in report.rules:
-        metric = "" if result.metric is None else f"{result.metric:g}"
-        lines.append(f"{result.outcome:<8} {result.level:<8} {metric:>10}  {result.rule}")
+    if report.unknown_fields:
+        lines.append(f"fields not in the schema (not written): {', '.join(report.unknown_fields)}")
+    lines.append(f"{'outcome':<21} {'level':<8} {'metric':>10}  rule")
+    for outcome in report.rules:
+        shown = "not evaluated locally" if outcome.outcome == NOT_EVALUATED_LOCALLY else outcome.outcome
+        metric = next(iter(outcome.evaluated_metrics.values()), None)
+        lines.append(f"{shown:<21} {outcome.level:<8} {'' if metric is None else f'{metric:g}':>10}  {outcome.rule}")
     lines.append("PASSED" if report.passed else "FAILED: " + "; ".join(report.failures))
     return "\n".join(lines)
 
@@ -72,11 +79,15 @@ def run(argv: list[str]) -> int:
     if not 0 <= args.max_quarantine_fraction <= 1:
         raise UsageError(f"--max-quarantine-fraction {args.max_quarantine_fraction}: expected a number from 0 to 1")
     ruleset_source = args.ruleset or f"bundled {RULESET_FILE}"
+    ruleset = _file_text("--ruleset", args.ruleset, RULESET_FILE)
     try:
-        rules = parse_ruleset(_ruleset_text(args.ruleset))
+        parse_ruleset(ruleset)
     except DqdlError as problem:
         raise UsageError(f"--ruleset {ruleset_source}: {problem}") from None
-    schema = load_schema(bundled_text(SCHEMA_FILE))
+    try:
+        schema = load_schema(_file_text("--schema", args.schema, SCHEMA_FILE))
+    except SchemaError as problem:
+        raise UsageError(f"--schema {args.schema or f'bundled {SCHEMA_FILE}'}: {problem}") from None
 
     from pyspark.sql import SparkSession
 
@@ -90,7 +101,8 @@ def run(argv: list[str]) -> int:
         report = process_batch(
             read_json_lines(spark, str(Path(args.input).resolve())),
             schema,
-            rules,
+            ruleset,
+            evaluate_locally,
             args.max_quarantine_fraction,
             DirectorySink(str(Path(args.output).resolve())),
         )
@@ -111,7 +123,7 @@ def run(argv: list[str]) -> int:
 def main() -> None:
     try:
         sys.exit(run(sys.argv[1:]))
-    except (UsageError, SchemaError) as problem:
+    except UsageError as problem:
         print(f"error: {problem}", file=sys.stderr)
         sys.exit(2)
 

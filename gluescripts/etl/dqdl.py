@@ -1,22 +1,43 @@
-"""A parser for the subset of Glue's Data Quality Definition Language (DQDL) this project evaluates.
+"""Glue's Data Quality Definition Language (DQDL), as far as this project needs to read it.
 
-Supported rule types: RowCount, ColumnCount, ColumnExists, IsComplete, Completeness, IsUnique,
-Uniqueness, IsPrimaryKey, ColumnValues and ColumnLength, each with the expressions Glue documents
-(=, !=, >, >=, <, <=, between, not between, in, not in, matches, not matches) and an optional
-`with threshold <expression>`. Anything else raises `DqdlError` naming the rule: a rule the
-evaluator cannot check must never pass silently.
+Two readers of one grammar (AWS's own, in awslabs/dqdl `DataQualityDefinitionLanguage.g4`):
+
+- `parse_ruleset` reads a whole document for the local engine. Every rule Glue accepts parses:
+  the rule types and forms the local engine evaluates become `Rule`s and `Composite`s; any other
+  DQDL rule (dynamic rules, DetectAnomalies, CustomSql, rules over other datasets, ...) becomes a
+  `Rule` whose `not_local` says why it is not evaluated locally. Text that is not DQDL raises
+  `DqdlError` naming the rule.
+- `rule_level` says whether one rule (as Glue prints it in its results) quarantines rows, which is
+  what the job routes on, on Glue and locally alike.
+
+Grammar facts relied on: keywords `and`/`or`, `null`, `empty` and `whitespaces_only` are written
+in lower or upper case (`AND`, `NULL`, ...), the others (`between`, `in`, `not`, `matches`, `with`,
+`where`) in lower case; a column is a quoted string or a bare identifier `[a-zA-Z0-9_.]+`; `and`
+binds tighter than `or` and parentheses are optional; `!=` is `!` then `=`; `where "<SQL>"` and
+`with threshold <condition>` follow the condition.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
+from typing import Union
 
-SUPPORTED_RULE_TYPES = (
+ROW, DATASET = "row", "dataset"
+
+LOCAL_RULE_TYPES = (
     "RowCount", "ColumnCount", "ColumnExists", "IsComplete", "Completeness",
     "IsUnique", "Uniqueness", "IsPrimaryKey", "ColumnValues", "ColumnLength",
 )
-# rule type -> (minimum columns, maximum columns, takes an expression)
+# Every rule type in awslabs/dqdl configuration/rules/rules-config.json.
+DQDL_RULE_TYPES = LOCAL_RULE_TYPES + (
+    "RowCountMatch", "ColumnDataType", "ColumnNamesMatchPattern", "ColumnCorrelation", "Mean", "Sum",
+    "StandardDeviation", "Variance", "Entropy", "DistinctValuesCount", "UniqueValueRatio", "DataFreshness",
+    "CustomSql", "ReferentialIntegrity", "DatasetMatch", "SchemaMatch", "AggregateMatch", "DetectAnomalies",
+    "AllStatistics", "FileMatch", "FileUniqueness", "FileFreshness", "FileSize",
+)
+# rule type -> (minimum columns, maximum columns, takes a condition)
 _SHAPES = {
     "RowCount": (0, 0, True),
     "ColumnCount": (0, 0, True),
@@ -30,23 +51,25 @@ _SHAPES = {
     "ColumnLength": (1, 1, True),
 }
 _THRESHOLD_RULE_TYPES = ("ColumnValues", "ColumnLength")
+_ROW_RULE_TYPES = ("IsComplete", "IsUnique", "IsPrimaryKey")
+KEYWORDS = ("NULL", "EMPTY", "WHITESPACES_ONLY")
+_KEYWORD_SPELLINGS = {spelling: keyword for keyword in KEYWORDS for spelling in (keyword, keyword.lower())}
+_AND, _OR = ("and", "AND"), ("or", "OR")
+_RESERVED = set(_KEYWORD_SPELLINGS) | {*_AND, *_OR, "of", "OF", "between", "in", "not", "matches", "with", "where", "labels"}
+
+
+class DqdlError(ValueError):
+    """The text is not a DQDL ruleset, or a rule in it is not well formed."""
 
 
 @dataclass(frozen=True)
 class Keyword:
-    """NULL, EMPTY or WHITESPACES_ONLY inside an `in [...]` set: a kind of value, not a literal."""
+    """NULL, EMPTY or WHITESPACES_ONLY: a kind of value, not a literal."""
 
     name: str
 
     def __str__(self) -> str:
         return self.name
-
-
-KEYWORDS = ("NULL", "EMPTY", "WHITESPACES_ONLY")
-
-
-class DqdlError(ValueError):
-    """The ruleset cannot be parsed, or uses something the evaluator does not support."""
 
 
 @dataclass(frozen=True)
@@ -71,34 +94,71 @@ class Rule:
     columns: tuple[str, ...]
     expression: Expression | None
     threshold: Expression | None
+    where: str | None
     text: str
+    # Why the local engine does not evaluate this rule (None: it does).
+    not_local: str | None = None
 
     @property
     def is_row_level(self) -> bool:
-        """Row-level rules decide, row by row, what is quarantined; the rest judge the whole dataset.
+        """Row rules decide, row by row, what is quarantined; the rest judge the batch as a whole.
 
-        Completeness and Uniqueness state a tolerated ratio and a `with threshold` states a tolerated
-        share of failing rows, so rows they flag stay in the output: only the run can fail on them.
+        Completeness and Uniqueness state a tolerated ratio and `with threshold` a tolerated share of
+        failing rows, so the rows they flag stay in the output: only the batch can fail on them.
         """
-        if self.rule_type in ("IsComplete", "IsUnique", "IsPrimaryKey"):
+        if self.not_local is not None:
+            return False
+        if self.rule_type in _ROW_RULE_TYPES:
             return True
         return self.rule_type in _THRESHOLD_RULE_TYPES and self.threshold is None
 
+
+@dataclass(frozen=True)
+class Composite:
+    """Rules joined by `and` or `or`; judged on the batch, and row by row when every part is a row rule."""
+
+    operator: str  # "and" or "or"
+    parts: tuple["RuleNode", ...]
+    text: str
+
+    @property
+    def not_local(self) -> str | None:
+        return next((part.not_local for part in self.parts if part.not_local), None)
+
+    @property
+    def is_row_level(self) -> bool:
+        return all(part.is_row_level for part in self.parts)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(column for part in self.parts for column in part.columns)
+
+
+RuleNode = Union[Rule, Composite]
 
 _TOKEN = re.compile(
     r"""\s*(?:
         (?P<comment>\#[^\n]*)
       | (?P<string>"(?:[^"\\]|\\.)*")
-      | (?P<number>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)
-      | (?P<operator>>=|<=|!=|=|>|<)
-      | (?P<punct>[\[\],()])
-      | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+      | (?P<number>-?\d+(?:\.\d+)?(?![A-Za-z0-9_.]))
+      | (?P<operator>>=|<=|!=|=|>|<|!)
+      | (?P<punct>[\[\](),{}:$])
+      | (?P<arithmetic>[-+*/])
+      | (?P<word>[A-Za-z0-9_.]+)
     )""",
     re.VERBOSE,
 )
 
 
-def _tokens(text: str) -> list[tuple[str, object, int]]:
+@dataclass(frozen=True)
+class _Token:
+    kind: str
+    value: object
+    start: int
+    end: int
+
+
+def _tokens(text: str) -> list[_Token]:
     position, found = 0, []
     while position < len(text):
         if text[position:].strip() == "":
@@ -114,9 +174,13 @@ def _tokens(text: str) -> list[tuple[str, object, int]]:
         if kind == "string":
             value = re.sub(r"\\(.)", r"\1", value[1:-1])
         elif kind == "number":
-            value = float(value) if re.search(r"[.eE]", value) else int(value)
-        found.append((kind, value, match.start(kind)))
+            value = float(value) if "." in value else int(value)
+        found.append(_Token(kind, value, match.start(kind), match.end(kind)))
     return found
+
+
+class _NotLocal(Exception):
+    """The rule is DQDL, in a form the local engine does not evaluate."""
 
 
 class _Parser:
@@ -125,138 +189,279 @@ class _Parser:
         self.tokens = _tokens(text)
         self.index = 0
 
-    def peek(self, offset: int = 0) -> tuple[str, object, int] | None:
+    def peek(self, offset: int = 0) -> _Token | None:
         at = self.index + offset
         return self.tokens[at] if at < len(self.tokens) else None
 
-    def take(self) -> tuple[str, object, int]:
+    def take(self, what: str = "more rules") -> _Token:
         token = self.peek()
         if token is None:
-            raise DqdlError("the ruleset ends early; expected Rules = [ rule, rule, ... ]")
+            raise DqdlError(f"the ruleset ends early; expected {what}")
         self.index += 1
         return token
 
-    def expect(self, value: object) -> None:
-        kind, found, _ = self.take()
-        if found != value or kind == "string":
-            raise DqdlError(f"expected {value!r} but found {found!r}")
-
-    def at_word(self, *words: str) -> bool:
+    def at(self, *values: object, kind: str | None = None) -> bool:
         token = self.peek()
-        return token is not None and token[0] == "word" and token[1] in words
+        return token is not None and token.kind != "string" and token.value in values and (kind is None or token.kind == kind)
 
-    def ruleset(self) -> tuple[Rule, ...]:
-        self.expect("Rules")
+    def expect(self, value: object) -> _Token:
+        token = self.take(repr(value))
+        if token.value != value or token.kind == "string":
+            raise DqdlError(f"expected {value!r} but found {token.value!r}")
+        return token
+
+    # The document: optional sections and variables, then Rules = [...], then optional Analyzers = [...].
+    def document(self) -> tuple[RuleNode, ...]:
+        while not (self.at("Rules", kind="word") and self.at_offset(1, "=")):
+            if self.peek() is None:
+                raise DqdlError("no rules: expected Rules = [ rule, rule, ... ]")
+            self.skip_section()
+        self.take()
         self.expect("=")
         self.expect("[")
-        rules = []
-        while True:
-            rules.append(self.rule())
-            kind, value, _ = self.take()
-            if value == "]" and kind == "punct":
-                break
-            if value != ",":
-                raise DqdlError(f"expected ',' or ']' after rule '{rules[-1].text}' but found {value!r}")
+        rules: list[RuleNode] = []
+        if not self.at("]", kind="punct"):
+            while True:
+                rules.append(self.or_rule())
+                token = self.take("',' or ']'")
+                if token.value == "]" and token.kind == "punct":
+                    break
+                if token.value != ",":
+                    raise DqdlError(f"expected ',' or ']' after rule '{rules[-1].text}' but found {token.value!r}")
+        if self.at("Analyzers", kind="word"):
+            self.skip_section()  # analyzers gather statistics and judge nothing
         if self.peek() is not None:
-            raise DqdlError(f"unexpected text after the closing ']': {self.peek()[1]!r}")
+            raise DqdlError(f"unexpected text after the closing ']': {self.peek().value!r}")
         return tuple(rules)
 
-    def rule(self) -> Rule:
-        start = self.peek()
-        if start is not None and start[1] == "(":
-            raise DqdlError(f"composite rules (and/or) are not supported: {self._rest_of_rule(start[2])}")
-        kind, rule_type, offset = self.take()
-        if kind != "word" or rule_type not in _SHAPES:
-            raise DqdlError(
-                f"unsupported rule type {rule_type!r} in '{self._rest_of_rule(offset)}'; "
-                f"supported: {', '.join(SUPPORTED_RULE_TYPES)}"
-            )
-        low, high, takes_expression = _SHAPES[rule_type]
-        columns = []
-        while self.peek() is not None and self.peek()[0] == "string":
-            columns.append(self.take()[1])
-        text = self._rest_of_rule(offset)
-        if not low <= len(columns) <= high:
-            raise DqdlError(f"rule '{text}': {rule_type} takes {low if low == high else f'{low} to {high}'} column name(s)")
-        expression = self.expression(text) if takes_expression else None
-        threshold = None
-        if self.at_word("with"):
-            self.take()
-            if not self.at_word("threshold") or rule_type not in _THRESHOLD_RULE_TYPES:
-                raise DqdlError(f"rule '{text}': only ColumnValues and ColumnLength take 'with threshold'")
-            self.take()
-            threshold = self.expression(text)
-        if self.at_word("where"):
-            raise DqdlError(f"rule '{text}': 'where' filters are not supported")
-        return Rule(rule_type, tuple(columns), expression, threshold, text)
+    def at_offset(self, offset: int, value: object) -> bool:
+        token = self.peek(offset)
+        return token is not None and token.kind != "string" and token.value == value
 
-    def expression(self, text: str) -> Expression:
-        token = self.peek()
-        if token is None or token[0] == "punct":
-            raise DqdlError(f"rule '{text}': expected an expression such as '> 0' or 'in [...]'")
+    def skip_section(self) -> None:
+        """Skip one `name = value` section or declaration (Metadata, DataSources, a variable, DefaultLabels, Analyzers)."""
+        self.take()
+        if self.at("="):
+            self.take()
+        self.skip_balanced()
+
+    def skip_balanced(self) -> None:
+        opening = self.take()
+        pairs = {"[": "]", "{": "}", "(": ")"}
+        if opening.kind != "punct" or opening.value not in pairs:
+            return
+        depth = 1
+        while depth:
+            token = self.take(f"a closing {pairs[opening.value]!r}")
+            if token.kind == "punct" and token.value in pairs:
+                depth += 1
+            elif token.kind == "punct" and token.value in pairs.values():
+                depth -= 1
+
+    # Composite rules: `and` binds tighter than `or`; parentheses group.
+    def or_rule(self) -> RuleNode:
+        start = self.peek()
+        parts = [self.and_rule()]
+        while self.at(*_OR, kind="word"):
+            self.take()
+            parts.append(self.and_rule())
+        return parts[0] if len(parts) == 1 else Composite("or", tuple(parts), self.source(start))
+
+    def and_rule(self) -> RuleNode:
+        start = self.peek()
+        parts = [self.unit()]
+        while self.at(*_AND, kind="word"):
+            self.take()
+            parts.append(self.unit())
+        return parts[0] if len(parts) == 1 else Composite("and", tuple(parts), self.source(start))
+
+    def unit(self) -> RuleNode:
+        if self.at("(", kind="punct"):
+            self.take()
+            inner = self.or_rule()
+            self.expect(")")
+            if self.at("labels", kind="word"):
+                self.skip_section()
+            return inner
+        return self.rule()
+
+    def source(self, start: _Token) -> str:
+        return self.text[start.start : self.tokens[self.index - 1].end]
+
+    def rule(self) -> Rule:
+        first = self.take("a rule")
+        if first.kind != "word" or first.value not in DQDL_RULE_TYPES:
+            shown = self.text[first.start :].split("\n")[0].split(",")[0].strip()
+            raise DqdlError(f"unknown rule type {first.value!r} in '{shown}'; DQDL rule types: {', '.join(DQDL_RULE_TYPES)}")
+        start_index = self.index
+        end_index = self._rule_end(start_index)
+        text = self.text[first.start : self.tokens[end_index - 1].end if end_index > start_index else first.end]
+        if first.value not in LOCAL_RULE_TYPES:
+            self.index = end_index
+            return Rule(str(first.value), (), None, None, None, text, not_local=f"{first.value} rules are evaluated on Glue only")
+        try:
+            rule = self._local_rule(str(first.value), text, end_index)
+        except _NotLocal as reason:
+            self.index = end_index
+            return Rule(str(first.value), (), None, None, None, text, not_local=str(reason))
+        if self.index != end_index:
+            raise DqdlError(f"rule '{text}': unexpected {self.peek().value!r}")
+        return rule
+
+    def _rule_end(self, index: int) -> int:
+        """Where the rule starting before `index` ends: at a top-level ',', ']', ')' or a composite's and/or."""
+        depth = 0
+        while index < len(self.tokens):
+            token = self.tokens[index]
+            if token.kind == "punct" and token.value in "[(":
+                depth += 1
+            elif token.kind == "punct" and token.value in "])":
+                if depth == 0:
+                    return index
+                depth -= 1
+            elif depth == 0 and token.kind == "punct" and token.value == ",":
+                return index
+            elif depth == 0 and token.kind == "word" and token.value in (*_AND, *_OR) and self._joins_rules(index):
+                return index
+            index += 1
+        return index
+
+    def _joins_rules(self, index: int) -> bool:
+        """An `and`/`or` joins two rules when a rule or a parenthesis follows (not a value or a column)."""
+        following = self.tokens[index + 1] if index + 1 < len(self.tokens) else None
+        if following is None:
+            return False
+        return (following.kind == "punct" and following.value == "(") or (
+            following.kind == "word" and following.value in DQDL_RULE_TYPES
+        )
+
+    def _local_rule(self, rule_type: str, text: str, end: int) -> Rule:
+        low, high, takes_condition = _SHAPES[rule_type]
+        columns: list[str] = []
+        while self.index < end and len(columns) < high:
+            token = self.peek()
+            if token.kind == "word" and token.value in ("of", "OF") and columns:
+                self.take()
+                continue
+            if token.kind == "punct" and token.value == "$":
+                raise _NotLocal("variables are resolved on Glue only")
+            if token.kind == "string" or (token.kind == "word" and token.value not in _RESERVED):
+                columns.append(str(self.take().value))
+                continue
+            break
+        if not low <= len(columns) <= high:
+            count = low if low == high else f"{low} to {high}"
+            raise DqdlError(f"rule '{text}': {rule_type} takes {count} column name(s)")
+        expression = self.condition(text, end) if takes_condition else None
+        where = threshold = None
+        while self.index < end:
+            if self.at("where", kind="word") and where is None:
+                self.take()
+                token = self.take("a quoted filter")
+                if token.kind != "string":
+                    raise DqdlError(f"rule '{text}': where takes a quoted SQL condition")
+                where = str(token.value)
+            elif self.at("with", kind="word"):
+                self.take()
+                if not self.at("threshold", kind="word"):
+                    raise _NotLocal("tags other than 'with threshold' are evaluated on Glue only")
+                if rule_type not in _THRESHOLD_RULE_TYPES:
+                    raise DqdlError(f"rule '{text}': only ColumnValues and ColumnLength take 'with threshold' here")
+                self.take()
+                threshold = self.condition(text, end)
+            elif self.at("labels", kind="word"):
+                self.skip_section()
+            else:
+                break
+        return Rule(rule_type, tuple(columns), expression, threshold, where, text)
+
+    def condition(self, text: str, end: int) -> Expression:
+        if self.index >= end:
+            raise DqdlError(f"rule '{text}': expected a condition such as '> 0' or 'in [...]'")
         negated = False
-        if self.at_word("not"):
+        if self.at("not", kind="word"):
             self.take()
             negated = True
-        kind, value, _ = self.take()
-        if kind == "operator" and not negated:
-            return Expression(str(value), (self.literal(text),))
-        if kind == "word" and value == "between":
-            low = self.literal(text)
-            self.expect("and")
-            return Expression("not between" if negated else "between", (low, self.literal(text)))
-        if kind == "word" and value == "in":
-            return Expression("not in" if negated else "in", self.literal_list(text))
-        if kind == "word" and value == "matches":
-            pattern = self.literal(text)
-            if not isinstance(pattern, str):
+        token = self.take()
+        if token.kind == "operator" and not negated:
+            operator = str(token.value)
+            if operator == "!":
+                self.expect("=")
+                operator = "!="
+            if operator in ("=", "!="):
+                return Expression(operator, (self.value(text),))
+            return Expression(operator, (self.value(text, numbers_only=True),))
+        if token.kind == "word" and token.value == "between":
+            low = self.value(text, numbers_only=True)
+            if not self.at(*_AND, kind="word"):
+                raise DqdlError(f"rule '{text}': expected 'and' in 'between'")
+            self.take()
+            return Expression("not between" if negated else "between", (low, self.value(text, numbers_only=True)))
+        if token.kind == "word" and token.value == "in":
+            return Expression("not in" if negated else "in", self.values(text))
+        if token.kind == "word" and token.value == "matches":
+            pattern = self.take("a quoted regular expression")
+            if pattern.kind != "string":
                 raise DqdlError(f"rule '{text}': matches takes a quoted regular expression")
             try:
-                re.compile(pattern)
+                re.compile(str(pattern.value))
             except re.error as problem:
                 raise DqdlError(f"rule '{text}': invalid regular expression: {problem}") from None
-            return Expression("not matches" if negated else "matches", (pattern,))
-        raise DqdlError(f"rule '{text}': unsupported expression starting at {value!r}")
+            return Expression("not matches" if negated else "matches", (pattern.value,))
+        raise DqdlError(f"rule '{text}': unsupported condition starting at {token.value!r}")
 
-    def literal(self, text: str) -> object:
-        kind, value, _ = self.take()
-        if kind in ("number", "string"):
-            return value
-        if kind == "word" and value in KEYWORDS:
-            return Keyword(str(value))
-        raise DqdlError(f"rule '{text}': expected a number or a quoted value but found {value!r}")
+    def value(self, text: str, numbers_only: bool = False) -> object:
+        token = self.take("a value")
+        following = self.peek()
+        if token.kind == "word" and following is not None and following.kind == "punct" and following.value == "(":
+            raise _NotLocal(f"dynamic rules ({token.value}(...)) need the run history Glue keeps")
+        if token.kind == "punct" and token.value == "(":
+            raise _NotLocal("date and arithmetic expressions are evaluated on Glue only")
+        if token.kind == "punct" and token.value == "$":
+            raise _NotLocal("variables are resolved on Glue only")
+        if following is not None and following.kind == "arithmetic":
+            raise _NotLocal("arithmetic in conditions is evaluated on Glue only")
+        if following is not None and following.kind == "word" and following.value in ("days", "hours", "minutes", "B", "KB", "MB", "GB", "TB"):
+            raise _NotLocal("durations and sizes are evaluated on Glue only")
+        if token.kind == "number":
+            return token.value
+        if token.kind == "word" and token.value in _KEYWORD_SPELLINGS:
+            return Keyword(_KEYWORD_SPELLINGS[str(token.value)])
+        if token.kind == "string" and not numbers_only:
+            return token.value
+        if token.kind == "string":
+            # A date such as "2024-01-01" compares as a date; any other quoted value here is not DQDL.
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(token.value)):
+                return token.value
+            raise DqdlError(f"rule '{text}': expected a number but found \"{token.value}\"")
+        raise DqdlError(f"rule '{text}': expected a number or a quoted value but found {token.value!r}")
 
-    def literal_list(self, text: str) -> tuple[object, ...]:
+    def values(self, text: str) -> tuple[object, ...]:
+        if self.at("$", kind="punct"):
+            raise _NotLocal("variables are resolved on Glue only")
         self.expect("[")
-        values = [self.literal(text)]
-        while self.peek() is not None and self.peek()[1] == ",":
+        found = [self.value(text)]
+        while self.at(",", kind="punct"):
             self.take()
-            values.append(self.literal(text))
+            found.append(self.value(text))
         self.expect("]")
-        return tuple(values)
-
-    def _rest_of_rule(self, offset: int) -> str:
-        """The rule's source text, from its start up to the next top-level comma or closing bracket."""
-        depth, end = 0, offset
-        in_string = False
-        while end < len(self.text):
-            char = self.text[end]
-            if char == '"' and self.text[end - 1] != "\\":
-                in_string = not in_string
-            elif not in_string and char == "[":
-                depth += 1
-            elif not in_string and char == "]":
-                if depth == 0:
-                    break
-                depth -= 1
-            elif not in_string and char == "," and depth == 0:
-                break
-            elif not in_string and char == "\n":
-                break
-            end += 1
-        return self.text[offset:end].strip()
+        return tuple(found)
 
 
-def parse_ruleset(text: str) -> tuple[Rule, ...]:
+def parse_ruleset(text: str) -> tuple[RuleNode, ...]:
     """Parse a DQDL document (`Rules = [ ... ]`) into rules, or raise `DqdlError`."""
-    return _Parser(text).ruleset()
+    return _Parser(text).document()
+
+
+@functools.lru_cache(maxsize=1024)
+def rule_level(rule_text: str) -> str:
+    """ROW when the rule quarantines the rows it fails, else DATASET (it judges the whole batch).
+
+    Takes one rule as written in a ruleset or as Glue prints it in `ruleOutcomes`; a rule this
+    module cannot read is DATASET, so an unfamiliar form can fail a batch but never drop rows.
+    """
+    try:
+        (rule,) = parse_ruleset(f"Rules = [ {rule_text} ]")
+    except (DqdlError, ValueError):
+        return DATASET
+    return ROW if rule.is_row_level else DATASET

@@ -1,9 +1,19 @@
-"""Evaluates DQDL rules on a typed frame with plain PySpark, following Glue Data Quality's semantics.
+"""The local data quality engine: DQDL on plain PySpark, returning what Glue Data Quality returns.
 
-Row-level rules become one boolean per row (NULL-aware as Glue documents: NULL fails every
-ColumnValues expression except `!=` and `not in`, ColumnLength counts NULL as length 0, IsUnique
-ignores NULL keys, IsPrimaryKey fails them). Every metric a rule needs is computed in a single
-aggregation over the frame, so the data is scanned once for the whole ruleset.
+`evaluate_locally(records, ruleset)` gives the `ruleOutcomes` and `rowLevelOutcomes` shapes of
+`quality.py`, so the job's routing, writes and report run unchanged locally. Glue Data Quality
+decides on Glue; this engine stands in for it on a laptop, in the tests and in the bench.
+
+Semantics, as Glue and AWS's DQDL code document them: NULL fails every ColumnValues condition
+except `!=` and `not in`; `= NULL`, `!= EMPTY` and friends test for the keyword's kind of value;
+ColumnLength counts NULL as length 0; IsUnique ignores all-NULL keys, IsPrimaryKey fails them;
+`between` is exclusive; ratios are compared unrounded; rows outside a rule's `where` filter pass it;
+dataset-level rules (RowCount, ColumnCount, ColumnExists) are in every row's `DataQualityRulesSkip`.
+Composite rules are judged by combining their parts' outcomes, and row by row when every part has
+row-level results. A rule the engine cannot evaluate is reported `NotEvaluatedLocally`.
+
+Every metric comes from one aggregation (the sums ride along the first key grouping), so the
+records are scanned once for the whole ruleset, plus one small grouping per distinct key.
 """
 
 from __future__ import annotations
@@ -13,34 +23,27 @@ from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
+from pyspark.sql.utils import AnalysisException
 
-from gluescripts.etl.dqdl import Expression, Keyword, Rule
-
-FAILED_RULES = "_failed_rules"
-PASSED, FAILED = "Passed", "Failed"
+from gluescripts.etl.dqdl import Composite, Expression, Keyword, Rule, RuleNode, parse_ruleset
+from gluescripts.etl.quality import (
+    EVALUATION_RESULT, FAILED, NOT_EVALUATED_LOCALLY, PASSED, RULES_FAIL, RULES_PASS, RULES_SKIP,
+    QualityResults, RuleOutcome,
+)
 
 _COMPARE = {"=": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+_KEY_RULE_TYPES = ("IsUnique", "Uniqueness", "IsPrimaryKey")
+# Rule types with a pass or fail per row; in a composite, Glue leaves the ratio ones out of row results.
+_ROW_RESULT_TYPES = ("IsComplete", "Completeness", "IsUnique", "Uniqueness", "IsPrimaryKey", "ColumnValues", "ColumnLength")
+_RATIO_RULE_TYPES = ("Completeness", "Uniqueness")
 
 
 class EvaluationError(ValueError):
-    """A rule refers to something the data does not have (for example an unknown column)."""
-
-
-@dataclass(frozen=True)
-class RuleResult:
-    rule: str
-    outcome: str
-    level: str  # "row" or "dataset"
-    metric: float | None = None
-    failed_rows: int | None = None
-    reason: str | None = None
-
-    def as_dict(self) -> dict:
-        return {key: value for key, value in self.__dict__.items() if value is not None}
+    """A rule refers to something the data does not have (an unknown column, a bad `where` filter)."""
 
 
 def holds(expression: Expression, value: float) -> bool:
-    """Whether a dataset metric satisfies a rule's expression (`between` is exclusive, as in DQDL)."""
+    """Whether a dataset metric satisfies a condition: exact comparison, `between` exclusive."""
     if expression.operator in _COMPARE:
         return _COMPARE[expression.operator](value, expression.operands[0])
     if expression.operator in ("between", "not between"):
@@ -53,9 +56,21 @@ def holds(expression: Expression, value: float) -> bool:
     raise EvaluationError(f"'{expression.describe()}' cannot judge a number")
 
 
+def _is_keyword(column: Column, keyword: Keyword) -> Column:
+    text = column.cast("string")
+    if keyword.name == "NULL":
+        return column.isNull()
+    if keyword.name == "EMPTY":
+        return text == ""
+    return (F.trim(text) == "") & (text != "")  # WHITESPACES_ONLY
+
+
 def _values_condition(column: Column, expression: Expression) -> Column:
-    """True where a row's value satisfies the expression, NULL handled as Glue documents."""
+    """True where a row's value satisfies the condition, NULL handled as Glue documents."""
     op, operands = expression.operator, expression.operands
+    if op in ("=", "!=") and isinstance(operands[0], Keyword):
+        matches = F.coalesce(_is_keyword(column, operands[0]), F.lit(False))
+        return matches if op == "=" else ~matches
     if op in _COMPARE:
         result = _COMPARE[op](column, F.lit(operands[0]))
         return F.coalesce(result, F.lit(op == "!="))
@@ -64,199 +79,21 @@ def _values_condition(column: Column, expression: Expression) -> Column:
         return F.coalesce(inside if op == "between" else ~inside, F.lit(False))
     if op in ("in", "not in"):
         literals = [o for o in operands if not isinstance(o, Keyword)]
-        keywords = {o.name for o in operands if isinstance(o, Keyword)}
+        keywords = [o for o in operands if isinstance(o, Keyword)]
         member = column.isin(literals) if literals else F.lit(False)
-        if "EMPTY" in keywords:
-            member = member | (column.cast("string") == "")
-        if "WHITESPACES_ONLY" in keywords:
-            member = member | ((F.trim(column.cast("string")) == "") & (column.cast("string") != ""))
+        for keyword in keywords:
+            if keyword.name != "NULL":
+                member = member | _is_keyword(column, keyword)
         member = F.coalesce(member, F.lit(False))
+        null_listed = any(k.name == "NULL" for k in keywords)
         if op == "in":
-            return F.when(column.isNull(), F.lit("NULL" in keywords)).otherwise(member)
-        return F.when(column.isNull(), F.lit("NULL" not in keywords)).otherwise(~member)
+            return F.when(column.isNull(), F.lit(null_listed)).otherwise(member)
+        return F.when(column.isNull(), F.lit(not null_listed)).otherwise(~member)
     if op in ("matches", "not matches"):
         # DQDL matches the whole value, not a substring.
         matched = column.cast("string").rlike(f"^(?:{operands[0]})$")
         return F.coalesce(matched if op == "matches" else ~matched, F.lit(False))
-    raise EvaluationError(f"unsupported expression '{expression.describe()}'")
-
-
-_KEY_RULE_TYPES = ("IsUnique", "Uniqueness", "IsPrimaryKey")
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """What one evaluation measured: metric values by name, and the duplicated keys per key column set."""
-
-    metrics: dict[str, int]
-    duplicates: dict[tuple[str, ...], DataFrame]
-
-
-class RuleEvaluation:
-    """A ruleset bound to a frame: per-row conditions now, dataset metrics from `measure()`.
-
-    `well_formed` marks the rows the rules apply to; the others (malformed records kept in the same
-    frame) are counted apart and never flagged by a rule. Uniqueness rules group the frame by their
-    key columns once per distinct column set; every other metric is a sum in the same aggregation,
-    so the data is scanned once for the whole ruleset.
-    """
-
-    def __init__(
-        self,
-        records: DataFrame,
-        rules: tuple[Rule, ...],
-        data_columns: tuple[str, ...],
-        well_formed: Column | None = None,
-    ):
-        self.rules = rules
-        self.data_columns = data_columns
-        self.well_formed = F.lit(True) if well_formed is None else well_formed
-        for rule in rules:
-            missing = [c for c in rule.columns if c not in data_columns and rule.rule_type != "ColumnExists"]
-            if missing:
-                raise EvaluationError(f"rule '{rule.text}' refers to unknown column(s) {', '.join(missing)}")
-        self.key_sets: list[tuple[str, ...]] = []
-        for rule in rules:
-            if rule.rule_type in _KEY_RULE_TYPES and rule.columns not in self.key_sets:
-                self.key_sets.append(rule.columns)
-        conditions = {
-            f"__r{index}_ok": self._row_condition(rule)
-            for index, rule in enumerate(rules)
-            if rule.rule_type in ("IsComplete", "ColumnValues", "ColumnLength")
-        }
-        self.prepared = records.withColumns(conditions) if conditions else records
-        self._cached: list[DataFrame] = []
-
-    @staticmethod
-    def _row_condition(rule: Rule) -> Column:
-        column = F.col(rule.columns[0])
-        if rule.rule_type == "IsComplete":
-            return column.isNotNull()
-        if rule.rule_type == "ColumnLength":
-            return _values_condition(F.length(F.coalesce(column.cast("string"), F.lit(""))), rule.expression)
-        return _values_condition(column, rule.expression)
-
-    def _sums(self) -> dict[str, Column]:
-        """Per-row contributions to every metric that is a plain sum over the rows."""
-        counted = self.well_formed
-        sums = {"__rows": F.when(counted, 1).otherwise(0), "__malformed": F.when(counted, 0).otherwise(1)}
-        for index, rule in enumerate(self.rules):
-            if f"__r{index}_ok" in self.prepared.columns:
-                sums[f"__r{index}_failed"] = F.when(counted & ~F.col(f"__r{index}_ok"), 1).otherwise(0)
-            elif rule.rule_type == "Completeness":
-                sums[f"__r{index}_complete"] = F.when(counted & F.col(rule.columns[0]).isNotNull(), 1).otherwise(0)
-        return sums
-
-    def measure(self) -> Measurement:
-        """Run the aggregation: one job, plus one small grouping per additional key column set."""
-        sums = self._sums()
-        if not self.key_sets:
-            row = self.prepared.agg(*[F.sum(value).alias(name) for name, value in sums.items()]).first()
-            return Measurement({k: v or 0 for k, v in row.asDict().items()}, {})
-        metrics: dict[str, int] = {}
-        duplicates: dict[tuple[str, ...], DataFrame] = {}
-        # The sums ride along the first grouping's scan as observed metrics instead of widening every group.
-        totals = Observation("rule metrics")
-        source = self.prepared.observe(totals, *[F.sum(value).alias(name) for name, value in sums.items()])
-        for position, key in enumerate(self.key_sets):
-            grouped = (source if position == 0 else self.prepared).groupBy(*key).agg(
-                F.sum(sums["__rows"]).alias("__n")
-            )
-            all_null, any_null = _all_null(key), _any_null(key)
-            counted = F.col("__n") > 0
-            stats = {
-                f"__k{position}_rows": F.sum(F.when(counted & ~all_null, F.col("__n")).otherwise(0)),
-                f"__k{position}_unique": F.sum(F.when(counted & ~all_null & (F.col("__n") == 1), 1).otherwise(0)),
-                f"__k{position}_duplicated": F.sum(F.when(~all_null & (F.col("__n") > 1), F.col("__n")).otherwise(0)),
-                f"__k{position}_pk_failed": F.sum(F.when(any_null | (F.col("__n") > 1), F.col("__n")).otherwise(0)),
-            }
-            grouped = grouped.persist()
-            self._cached.append(grouped)
-            row = grouped.agg(*[value.alias(name) for name, value in stats.items()]).first()
-            metrics.update({k: v or 0 for k, v in row.asDict().items()})
-            duplicates[key] = grouped.filter(~all_null & (F.col("__n") > 1)).select(*key)
-        metrics.update({k: v or 0 for k, v in totals.get.items()})
-        return Measurement(metrics, duplicates)
-
-    def release(self) -> None:
-        """Drop the per-key groupings `measure()` cached."""
-        for frame in self._cached:
-            frame.unpersist()
-        self._cached.clear()
-
-    def flagged(self, measurement: Measurement) -> DataFrame:
-        """The prepared rows with `_failed_rules`: the text of every row-level rule each row fails."""
-        frame = self.prepared
-        duplicate_flags = {}
-        for position, key in enumerate(self.key_sets):
-            flag = f"__k{position}_dup"
-            marked = measurement.duplicates[key].select(
-                *[F.col(c).alias(f"__k{position}_{c}") for c in key], F.lit(True).alias(flag)
-            )
-            condition = None
-            for c in key:
-                term = F.col(c).eqNullSafe(F.col(f"__k{position}_{c}"))
-                condition = term if condition is None else condition & term
-            frame = frame.join(F.broadcast(marked), condition, "left").drop(*[f"__k{position}_{c}" for c in key])
-            duplicate_flags[key] = F.coalesce(F.col(flag), F.lit(False))
-        failed = []
-        for index, rule in enumerate(self.rules):
-            if not rule.is_row_level:
-                continue
-            if rule.rule_type == "IsUnique":
-                passes = _all_null(rule.columns) | ~duplicate_flags[rule.columns]
-            elif rule.rule_type == "IsPrimaryKey":
-                passes = ~_any_null(rule.columns) & ~duplicate_flags[rule.columns]
-            else:
-                passes = F.col(f"__r{index}_ok")
-            failed.append(F.when(self.well_formed & ~passes, F.lit(rule.text)))
-        return frame.withColumn(
-            FAILED_RULES, F.array_compact(F.array(*failed)) if failed else F.array().cast("array<string>")
-        )
-
-    def results(self, metrics: dict[str, int]) -> list[RuleResult]:
-        """Each rule's outcome, from the metrics `measure()` returned."""
-        rows = metrics["__rows"]
-        return [self._result(index, rule, metrics, rows) for index, rule in enumerate(self.rules)]
-
-    def _result(self, index: int, rule: Rule, metrics: dict[str, int], rows: int) -> RuleResult:
-        key, kind = f"__r{index}", rule.rule_type
-        level = "row" if rule.is_row_level else "dataset"
-
-        def judged(metric: float, expression: Expression, **extra) -> RuleResult:
-            outcome = PASSED if holds(expression, metric) else FAILED
-            reason = None if outcome == PASSED else f"value {metric:g} does not satisfy '{expression.describe()}'"
-            return RuleResult(rule.text, outcome, level, metric=metric, reason=reason, **extra)
-
-        if kind == "RowCount":
-            return judged(rows, rule.expression)
-        if kind == "ColumnCount":
-            return judged(len(self.data_columns), rule.expression)
-        if kind == "ColumnExists":
-            exists = rule.columns[0] in self.data_columns
-            return RuleResult(rule.text, PASSED if exists else FAILED, level, reason=None if exists else "column is absent")
-        if kind in _KEY_RULE_TYPES:
-            key = f"__k{self.key_sets.index(rule.columns)}"
-        if kind in ("Completeness", "Uniqueness"):
-            denominator = rows if kind == "Completeness" else metrics[f"{key}_rows"]
-            if denominator == 0:
-                return RuleResult(rule.text, FAILED, level, reason="no values to measure")
-            numerator = metrics[f"{key}_complete"] if kind == "Completeness" else metrics[f"{key}_unique"]
-            return judged(round(numerator / denominator, 6), rule.expression)
-        if kind == "IsUnique":
-            failed = metrics[f"{key}_duplicated"]
-        elif kind == "IsPrimaryKey":
-            failed = metrics[f"{key}_pk_failed"]
-        else:
-            failed = int(metrics[f"{key}_failed"])
-        if rule.threshold is not None:
-            if rows == 0:
-                return RuleResult(rule.text, FAILED, level, failed_rows=0, reason="no rows to measure")
-            return judged(round((rows - failed) / rows, 6), rule.threshold, failed_rows=failed)
-        metric = 1.0 if rows == 0 else round((rows - failed) / rows, 6)
-        outcome = PASSED if failed == 0 else FAILED
-        reason = None if failed == 0 else f"{failed} of {rows} rows failed"
-        return RuleResult(rule.text, outcome, level, metric=metric, failed_rows=failed, reason=reason)
+    raise EvaluationError(f"unsupported condition '{expression.describe()}'")
 
 
 def _all_null(columns: tuple[str, ...]) -> Column:
@@ -271,3 +108,234 @@ def _any_null(columns: tuple[str, ...]) -> Column:
     for name in columns:
         condition = condition | F.col(name).isNull()
     return condition
+
+
+def _column_metric(columns: tuple[str, ...], name: str) -> str:
+    return f"Column.{columns[0]}.{name}" if len(columns) == 1 else f"Multicolumn.{','.join(columns)}.{name}"
+
+
+@dataclass(frozen=True)
+class _KeyGroup:
+    """One distinct (key columns, where filter) of the uniqueness rules."""
+
+    columns: tuple[str, ...]
+    where: str | None
+
+
+def _atoms(nodes: tuple[RuleNode, ...]) -> list[Rule]:
+    found: list[Rule] = []
+    for node in nodes:
+        found.extend(_atoms(node.parts) if isinstance(node, Composite) else [node])
+    return found
+
+
+class _Evaluation:
+    def __init__(self, records: DataFrame, rules: tuple[RuleNode, ...]):
+        self.records, self.rules = records, rules
+        self.data_columns = tuple(records.columns)
+        self.atoms = [rule for rule in _atoms(rules) if rule.not_local is None]
+        self.ids = {id(rule): index for index, rule in enumerate(self.atoms)}
+        self.key_groups: list[_KeyGroup] = []
+        for rule in self.atoms:
+            missing = [c for c in rule.columns if c not in self.data_columns and rule.rule_type != "ColumnExists"]
+            if missing:
+                raise EvaluationError(f"rule '{rule.text}' refers to unknown column(s) {', '.join(missing)}")
+            if rule.rule_type in _KEY_RULE_TYPES and _KeyGroup(rule.columns, rule.where) not in self.key_groups:
+                self.key_groups.append(_KeyGroup(rule.columns, rule.where))
+        self.scopes = {index: self._scope(rule) for index, rule in enumerate(self.atoms)}
+
+    def _scope(self, rule: Rule) -> Column:
+        if rule.where is None:
+            return F.lit(True)
+        try:
+            condition = F.expr(rule.where)
+            self.records.select(condition).schema  # noqa: B018 - analysed now, so a bad filter names its rule
+        except Exception as problem:  # ParseException and AnalysisException alike
+            detail = str(problem).strip().splitlines()[0] if str(problem).strip() else problem.__class__.__name__
+            raise EvaluationError(f"rule '{rule.text}': where \"{rule.where}\" is not a valid condition: {detail}") from None
+        return F.coalesce(condition, F.lit(False))
+
+    def _value_pass(self, rule: Rule) -> Column | None:
+        """Whether a row passes a rule that needs nothing but the row itself."""
+        column = F.col(rule.columns[0]) if rule.columns else None
+        if rule.rule_type in ("IsComplete", "Completeness"):
+            return column.isNotNull()
+        if rule.rule_type == "ColumnLength":
+            return _values_condition(F.length(F.coalesce(column.cast("string"), F.lit(""))), rule.expression)
+        if rule.rule_type == "ColumnValues":
+            return _values_condition(column, rule.expression)
+        return None
+
+    def run(self) -> QualityResults:
+        metrics, duplicates = self._measure()
+        outcomes = tuple(self._outcome(node, metrics) for node in self.rules)
+        return QualityResults(outcomes, self._row_outcomes(duplicates))
+
+    def _sums(self) -> dict[str, Column]:
+        sums: dict[str, Column] = {"rows": F.lit(1)}
+        for index, rule in enumerate(self.atoms):
+            scope = self.scopes[index]
+            sums[f"r{index}_scope"] = F.when(scope, 1).otherwise(0)
+            passes = self._value_pass(rule)
+            if passes is not None:
+                sums[f"r{index}_failed"] = F.when(scope & ~passes, 1).otherwise(0)
+        return sums
+
+    def _measure(self) -> tuple[dict[str, int], dict[_KeyGroup, DataFrame]]:
+        sums = self._sums()
+        if not self.key_groups:
+            row = self.records.agg(*[F.sum(value).alias(name) for name, value in sums.items()]).first()
+            return {k: v or 0 for k, v in row.asDict().items()}, {}
+        metrics: dict[str, int] = {}
+        duplicates: dict[_KeyGroup, DataFrame] = {}
+        # The sums ride along the first grouping's scan as observed metrics instead of widening every group.
+        totals = Observation("rule metrics")
+        source = self.records.observe(totals, *[F.sum(value).alias(name) for name, value in sums.items()])
+        spark = self.records.sparkSession
+        for position, group in enumerate(self.key_groups):
+            frame = source if position == 0 else self.records
+            if group.where is not None:
+                frame = frame.filter(F.coalesce(F.expr(group.where), F.lit(False)))
+            grouped = frame.groupBy(*group.columns).agg(F.count(F.lit(1)).alias("n")).persist()
+            all_null, any_null = _all_null(group.columns), _any_null(group.columns)
+            stats = grouped.agg(
+                F.sum(F.when(~all_null, F.col("n")).otherwise(0)).alias(f"k{position}_rows"),
+                F.sum(F.when(~all_null & (F.col("n") == 1), 1).otherwise(0)).alias(f"k{position}_unique"),
+                F.sum(F.when(~all_null & (F.col("n") > 1), F.col("n")).otherwise(0)).alias(f"k{position}_duplicated"),
+                F.sum(F.when(any_null | (F.col("n") > 1), F.col("n")).otherwise(0)).alias(f"k{position}_pk_failed"),
+            ).first()
+            metrics.update({k: v or 0 for k, v in stats.asDict().items()})
+            # The duplicated keys are few next to the batch; held locally, they are broadcast to flag rows.
+            keys = grouped.filter(~all_null & (F.col("n") > 1)).select(*group.columns)
+            duplicates[group] = spark.createDataFrame(keys.collect(), keys.schema)
+            grouped.unpersist()
+        metrics.update({k: v or 0 for k, v in totals.get.items()})
+        return metrics, duplicates
+
+    def _outcome(self, node: RuleNode, metrics: dict[str, int]) -> RuleOutcome:
+        if node.not_local is not None:
+            return RuleOutcome(node.text, NOT_EVALUATED_LOCALLY, f"not evaluated locally: {node.not_local}")
+        if isinstance(node, Composite):
+            parts = [self._outcome(part, metrics) for part in node.parts]
+            passed = [part.outcome == PASSED for part in parts]
+            ok = all(passed) if node.operator == "and" else any(passed)
+            reasons = "; ".join(f"{p.rule}: {p.failure_reason}" for p in parts if p.outcome != PASSED and p.failure_reason)
+            merged = {name: value for part in parts for name, value in part.evaluated_metrics.items()}
+            return RuleOutcome(node.text, PASSED if ok else FAILED, None if ok else reasons or None, merged)
+        return self._atom_outcome(node, metrics)
+
+    def _atom_outcome(self, rule: Rule, metrics: dict[str, int]) -> RuleOutcome:
+        index, kind = self.ids[id(rule)], rule.rule_type
+        in_scope = metrics[f"r{index}_scope"]
+
+        def judged(name: str, value: float, expression: Expression) -> RuleOutcome:
+            ok = holds(expression, value)
+            reason = None if ok else f"value {value:g} does not satisfy '{expression.describe()}'"
+            return RuleOutcome(rule.text, PASSED if ok else FAILED, reason, {name: float(value)})
+
+        def no_failures(failed: int, extra: dict[str, float]) -> RuleOutcome:
+            reason = None if failed == 0 else f"{failed} of {in_scope} rows failed"
+            return RuleOutcome(rule.text, PASSED if failed == 0 else FAILED, reason, extra)
+
+        if kind == "RowCount":
+            return judged("Dataset.*.RowCount", in_scope, rule.expression)
+        if kind == "ColumnCount":
+            return judged("Dataset.*.ColumnCount", len(self.data_columns), rule.expression)
+        if kind == "ColumnExists":
+            exists = rule.columns[0] in self.data_columns
+            return RuleOutcome(rule.text, PASSED if exists else FAILED, None if exists else "column is absent")
+        if kind in _KEY_RULE_TYPES:
+            key = f"k{self.key_groups.index(_KeyGroup(rule.columns, rule.where))}"
+            rows, unique = metrics[f"{key}_rows"], metrics[f"{key}_unique"]
+            uniqueness = {_column_metric(rule.columns, "Uniqueness"): unique / rows if rows else 1.0}
+            if kind == "Uniqueness":
+                if rows == 0:
+                    return RuleOutcome(rule.text, FAILED, "no values to measure")
+                return judged(_column_metric(rule.columns, "Uniqueness"), unique / rows, rule.expression)
+            return no_failures(metrics[f"{key}_duplicated" if kind == "IsUnique" else f"{key}_pk_failed"], uniqueness)
+        failed = metrics[f"r{index}_failed"]
+        if kind == "Completeness":
+            if in_scope == 0:
+                return RuleOutcome(rule.text, FAILED, "no values to measure")
+            return judged(_column_metric(rule.columns, "Completeness"), (in_scope - failed) / in_scope, rule.expression)
+        compliance = 1.0 if in_scope == 0 else (in_scope - failed) / in_scope
+        name = _column_metric(rule.columns, "Completeness" if kind == "IsComplete" else f"{kind}.Compliance")
+        if rule.threshold is not None:
+            if in_scope == 0:
+                return RuleOutcome(rule.text, FAILED, "no rows to measure")
+            return judged(name, compliance, rule.threshold)
+        return no_failures(failed, {name: compliance})
+
+    def _row_outcomes(self, duplicates: dict[_KeyGroup, DataFrame]) -> DataFrame:
+        frame = self.records
+        flags: dict[_KeyGroup, Column] = {}
+        for position, group in enumerate(self.key_groups):
+            flag = f"__dup{position}"
+            marked = duplicates[group].select(
+                *[F.col(c).alias(f"__k{position}_{c}") for c in group.columns], F.lit(True).alias(flag)
+            )
+            condition = None
+            for c in group.columns:
+                term = F.col(c).eqNullSafe(F.col(f"__k{position}_{c}"))
+                condition = term if condition is None else condition & term
+            frame = frame.join(F.broadcast(marked), condition, "left").drop(*[f"__k{position}_{c}" for c in group.columns])
+            flags[group] = F.coalesce(F.col(flag), F.lit(False))
+        statuses = [(node.text, self._row_status(node, flags)) for node in self.rules]
+
+        def listed(status: str) -> Column:
+            return F.array_compact(F.array(*[F.when(value == status, F.lit(text)) for text, value in statuses]))
+
+        empty = F.array().cast("array<string>")
+        frame = frame.select(
+            *self.data_columns,
+            (listed(PASSED) if statuses else empty).alias(RULES_PASS),
+            (listed(FAILED) if statuses else empty).alias(RULES_FAIL),
+            (listed("Skipped") if statuses else empty).alias(RULES_SKIP),
+        )
+        return frame.withColumn(EVALUATION_RESULT, F.when(F.size(RULES_FAIL) > 0, F.lit(FAILED)).otherwise(F.lit(PASSED)))
+
+    def _row_status(self, node: RuleNode, flags: dict[_KeyGroup, Column], in_composite: bool = False) -> Column:
+        """Passed, Failed or Skipped for each row."""
+        passes = self._row_pass(node, flags, in_composite)
+        if passes is None:
+            return F.lit("Skipped")
+        return F.when(passes, F.lit(PASSED)).otherwise(F.lit(FAILED))
+
+    def _row_pass(self, node: RuleNode, flags: dict[_KeyGroup, Column], in_composite: bool = False) -> Column | None:
+        """Whether each row passes `node`, or None when the rule has no row-level result."""
+        if node.not_local is not None:
+            return None
+        if isinstance(node, Composite):
+            parts = [self._row_pass(part, flags, in_composite=True) for part in node.parts]
+            if any(part is None for part in parts):
+                return None
+            combined = parts[0]
+            for part in parts[1:]:
+                combined = (combined & part) if node.operator == "and" else (combined | part)
+            return combined
+        if node.rule_type not in _ROW_RESULT_TYPES or (in_composite and node.rule_type in _RATIO_RULE_TYPES):
+            return None
+        if in_composite and node.threshold is not None:
+            return None
+        scope = self.scopes[self.ids[id(node)]]
+        if node.rule_type in _KEY_RULE_TYPES:
+            duplicated = flags[_KeyGroup(node.columns, node.where)]
+            if node.rule_type == "IsPrimaryKey":
+                passes = ~_any_null(node.columns) & ~duplicated
+            else:
+                passes = _all_null(node.columns) | ~duplicated
+        else:
+            passes = self._value_pass(node)
+        return ~scope | passes
+
+
+def evaluate_locally(records: DataFrame, ruleset: str) -> QualityResults:
+    """Evaluate a DQDL ruleset on `records` as Glue Data Quality would, in its result shapes.
+
+    Raises `DqdlError` for text that is not DQDL and `EvaluationError` for a rule the data cannot
+    answer (an unknown column, a `where` filter that is not a valid condition).
+    """
+    try:
+        return _Evaluation(records, parse_ruleset(ruleset)).run()
+    except AnalysisException as problem:
+        raise EvaluationError(str(problem).strip().splitlines()[0]) from None

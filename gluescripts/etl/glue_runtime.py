@@ -1,7 +1,7 @@
-"""The Glue-only seam: GlueContext, job bookmarks, S3 writes and Glue Data Quality publishing.
+"""The Glue-only seam: GlueContext, job bookmarks, Glue Data Quality and S3 writes.
 
-Imported only on AWS Glue, where the awsglue and awsgluedq modules exist; nothing here holds data
-logic, so everything the tests cannot run here is this one small file.
+Imported only on AWS Glue, where Glue's JVM classes back awsglue and awsgluedq; nothing here holds
+data logic. The tests run it with stand-ins for exactly those JVM-backed classes.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 import boto3
+from pyspark import StorageLevel
 from pyspark.context import SparkContext
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -16,6 +17,9 @@ from pyspark.sql import functions as F
 from awsglue.context import GlueContext  # type: ignore[import-not-found]
 from awsglue.dynamicframe import DynamicFrame  # type: ignore[import-not-found]
 from awsglue.job import Job  # type: ignore[import-not-found]
+from awsglue.transforms import SelectFromCollection  # type: ignore[import-not-found]
+
+from gluescripts.etl.quality import ROW_LEVEL_OUTCOMES, RULE_OUTCOMES, QualityResults, rule_outcomes_from_rows
 
 LOG = logging.getLogger("json_to_pq")
 # A byte that never occurs in JSON text: splitting on it keeps each line whole as one column.
@@ -23,7 +27,7 @@ _NO_SEPARATOR = "\u0001"
 
 
 class S3Sink:
-    """Appends each run's results: Parquet partitions for passing rows, JSON lines for quarantine."""
+    """Appends each run's results: Parquet (partitioned when the schema says so) and quarantine JSON lines."""
 
     def __init__(self, output_path: str, quarantine_path: str, run_id: str):
         self.output_path, self.quarantine_path, self.run_id = output_path, quarantine_path, run_id
@@ -31,16 +35,17 @@ class S3Sink:
     def write_quarantine(self, records: DataFrame) -> None:
         records.withColumn("job_run_id", F.lit(self.run_id)).write.mode("append").json(self.quarantine_path)
 
-    def write_output(self, records: DataFrame, partition_column: str) -> None:
-        records.write.mode("append").partitionBy(partition_column).option("compression", "snappy").parquet(
-            self.output_path
-        )
+    def write_output(self, records: DataFrame, partition_column: str | None) -> None:
+        writer = records.write.mode("append").option("compression", "snappy")
+        (writer.partitionBy(partition_column) if partition_column else writer).parquet(self.output_path)
 
 
 class GlueRuntime:
-    def __init__(self, args: dict[str, str]):
+    def __init__(self, args: dict):
         self.glue_context = GlueContext(SparkContext.getOrCreate())
         self.job = Job(self.glue_context)
+        # The whole resolved dict, as Glue-generated scripts pass it: the JVM side takes the bookmark
+        # option (job_bookmark_option) and the run's ids from it.
         self.job.init(args["JOB_NAME"], args)
         self.args = args
 
@@ -60,33 +65,34 @@ class GlueRuntime:
         whole_line = F.concat_ws(_NO_SEPARATOR, *[F.col(c).cast("string") for c in lines.columns])
         return lines.select(whole_line.alias("value")) if lines.columns else lines
 
-    def sink(self, output_path: str, quarantine_path: str) -> S3Sink:
-        return S3Sink(output_path, quarantine_path, self.args.get("JOB_RUN_ID", self.args["JOB_NAME"]))
+    def evaluate(self, records: DataFrame, ruleset: str) -> QualityResults:
+        """One Glue Data Quality evaluation: it decides the batch and publishes the results.
 
-    def publish_results(self, records: DataFrame, ruleset: str) -> None:
-        """Also run the ruleset through Glue Data Quality, so results show in Glue and CloudWatch.
-
-        The project's own evaluator has already decided the run; a publishing problem is logged as
-        an error rather than failing a run whose data is already written.
+        Results go to Glue Data Quality and CloudWatch under the job's name as evaluation context.
+        The input is already cached by the caller, so Glue is asked not to cache it again; the
+        row-level results are kept, since the caller counts and writes them.
         """
         from awsgluedq.transforms import EvaluateDataQuality  # type: ignore[import-not-found]
 
-        try:
-            self._publish(EvaluateDataQuality, records, ruleset)
-        except Exception:
-            LOG.exception("publishing data quality results to Glue Data Quality failed")
-
-    def _publish(self, EvaluateDataQuality, records: DataFrame, ruleset: str) -> None:
-        results = EvaluateDataQuality.apply(
-            frame=DynamicFrame.fromDF(records, self.glue_context, "records"),
+        collection = EvaluateDataQuality().process_rows(
+            frame=DynamicFrame.fromDF(records, self.glue_context, "typed_records"),
             ruleset=ruleset,
             publishing_options={
                 "dataQualityEvaluationContext": self.args["JOB_NAME"],
                 "enableDataQualityCloudWatchMetrics": True,
                 "enableDataQualityResultsPublishing": True,
             },
+            additional_options={"performanceTuning.caching": "CACHE_NOTHING"},
         )
-        results.toDF().collect()
+        outcomes = SelectFromCollection.apply(dfc=collection, key=RULE_OUTCOMES).toDF().collect()
+        rows = SelectFromCollection.apply(dfc=collection, key=ROW_LEVEL_OUTCOMES).toDF()
+        return QualityResults(
+            rule_outcomes_from_rows(row.asDict(recursive=True) for row in outcomes),
+            rows.persist(StorageLevel.MEMORY_AND_DISK),
+        )
+
+    def sink(self, output_path: str, quarantine_path: str) -> S3Sink:
+        return S3Sink(output_path, quarantine_path, self.args.get("JOB_RUN_ID") or self.args["JOB_NAME"])
 
     def commit(self) -> None:
         self.job.commit()

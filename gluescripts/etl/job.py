@@ -1,7 +1,8 @@
 """The job's run, independent of where it runs: a `JobRuntime` supplies the Glue-only parts.
 
-On Glue the runtime is `glue_runtime.GlueRuntime` (GlueContext, bookmarks, Glue Data Quality
-publishing); tests supply a local stand-in that reads the same files.
+On Glue the runtime is `glue_runtime.GlueRuntime` (GlueContext, job bookmarks, Glue Data Quality);
+the tests supply stand-ins for Glue's JVM-backed classes only. Arguments are resolved by Glue's
+own `awsglue.utils.getResolvedOptions`, and its whole result goes to the runtime (and `job.init`).
 """
 
 from __future__ import annotations
@@ -10,59 +11,61 @@ import json
 import logging
 from typing import Callable, Protocol
 
+from awsglue.utils import getResolvedOptions  # type: ignore[import-not-found]
 from pyspark.sql import DataFrame
 
-from gluescripts.etl.arguments import resolve_arguments
 from gluescripts.etl.bundled import RULESET_FILE, SCHEMA_FILE, bundled_text
-from gluescripts.etl.dqdl import parse_ruleset
+from gluescripts.etl.errors import DataQualityFailed
 from gluescripts.etl.pipeline import BatchReport, Sink, process_batch
+from gluescripts.etl.quality import QualityResults
 from gluescripts.etl.schema import load_schema
 
-JOB_ARGUMENTS = ("JOB_NAME", "dbname", "table", "outputpath", "quarantinepath", "max_quarantine_fraction")
+# Glue adds JOB_ID, JOB_RUN_ID, SECURITY_CONFIGURATION, TempDir and the bookmark option itself;
+# naming them here would make getResolvedOptions reject them as reserved.
+JOB_ARGUMENTS = ["JOB_NAME", "dbname", "table", "outputpath", "quarantinepath", "max_quarantine_fraction"]
 LOG = logging.getLogger("json_to_pq")
-
-
-class JobFailed(RuntimeError):
-    """The batch failed its data quality checks; raised so the run (and Step Functions) fails."""
 
 
 class JobRuntime(Protocol):
     def read_new_records(self, database: str, table: str) -> DataFrame:
         """JSON lines not read by an earlier committed run, as a frame with a string column `value`."""
 
+    def evaluate(self, records: DataFrame, ruleset: str) -> QualityResults:
+        """Evaluate the ruleset once on the well-formed typed records, publishing where the platform shows results."""
+
     def sink(self, output_path: str, quarantine_path: str) -> Sink:
         """Where passing and quarantined records are written."""
-
-    def publish_results(self, records: DataFrame, ruleset: str) -> None:
-        """Make the ruleset's outcome on `records` visible where the platform shows data quality."""
 
     def commit(self) -> None:
         """Mark the records read by this run as processed (job bookmarks)."""
 
 
-def run_job(argv: list[str], runtime_factory: Callable[[dict[str, str]], JobRuntime]) -> BatchReport | None:
-    """Run one batch; returns its report, or None when there was nothing new to read."""
-    args = resolve_arguments(argv, JOB_ARGUMENTS, optional=("JOB_RUN_ID",))
+def run_job(argv: list[str], runtime_factory: Callable[[dict], JobRuntime]) -> BatchReport | None:
+    """Run one batch; returns its report, or None when there was nothing new to read.
+
+    Raises `DataQualityFailed` (nothing written, nothing committed) when the batch fails its checks.
+    """
+    args = getResolvedOptions(argv, JOB_ARGUMENTS)
     max_fraction = float(args["max_quarantine_fraction"])
-    ruleset = bundled_text(RULESET_FILE)
-    rules, schema = parse_ruleset(ruleset), load_schema(bundled_text(SCHEMA_FILE))
+    ruleset, schema = bundled_text(RULESET_FILE), load_schema(bundled_text(SCHEMA_FILE))
     runtime = runtime_factory(args)
+    table = f"{args['dbname']}.{args['table']}"
     records = runtime.read_new_records(args["dbname"], args["table"])
     if records.isEmpty():
-        LOG.info("no new records in %s.%s; nothing to do", args["dbname"], args["table"])
+        LOG.info("no new records in %s; nothing to do", table)
         runtime.commit()
         return None
     report = process_batch(
-        records,
-        schema,
-        rules,
-        max_fraction,
-        runtime.sink(args["outputpath"], args["quarantinepath"]),
-        on_evaluated=lambda typed: runtime.publish_results(typed, ruleset),
+        records, schema, ruleset, runtime.evaluate, max_fraction, runtime.sink(args["outputpath"], args["quarantinepath"])
     )
     LOG.info("data quality report: %s", json.dumps(report.as_dict()))
+    if report.unknown_fields:
+        LOG.warning(
+            "%d records of %s carry fields the schema does not declare (kept out of the output): %s",
+            report.with_unknown_fields, table, ", ".join(report.unknown_fields),
+        )
     if not report.passed:
-        raise JobFailed(f"{args['dbname']}.{args['table']}: " + "; ".join(report.failures))
+        raise DataQualityFailed(f"{table}: " + "; ".join(report.failures))
     runtime.commit()
     LOG.info("read %d, written %d, quarantined %d", report.read, report.written, report.quarantined)
     return report

@@ -19,7 +19,6 @@ class DirectorySink:
     def write_quarantine(self, records: DataFrame) -> None:
         records.write.mode("overwrite").json(f"{self.output_dir}/quarantine")
 
-    def write_output(self, records: DataFrame, partition_column: str) -> None:
-        records.write.mode("overwrite").partitionBy(partition_column).option("compression", "snappy").parquet(
-            f"{self.output_dir}/parquet"
-        )
+    def write_output(self, records: DataFrame, partition_column: str | None) -> None:
+        writer = records.write.mode("overwrite").option("compression", "snappy")
+        (writer.partitionBy(partition_column) if partition_column else writer).parquet(f"{self.output_dir}/parquet")

@@ -1,21 +1,21 @@
-"""One batch of the job: parse, evaluate the rules, split into output and quarantine, reconcile.
+"""One batch of the job: parse, evaluate the ruleset once, route rows to output or quarantine, reconcile.
 
-`process_batch` is what the Glue entrypoint and the local runner both call. It writes through a
-`Sink`, so where the rows go (S3 on Glue, a folder locally, memory in tests) is the caller's choice.
+`process_batch` is what the Glue entrypoint and the local runner both call. The evaluation is a
+parameter (Glue Data Quality on Glue, the local engine elsewhere) returning the shapes Glue
+documents, and the writes go through a `Sink`: everything after the evaluation is one code path.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
-from gluescripts.etl.dqdl import Rule
-from gluescripts.etl.evaluate import FAILED, FAILED_RULES, RuleEvaluation, RuleResult
-from gluescripts.etl.schema import MALFORMED_REASON, RAW, TableSchema, parse_json_lines, with_partition_column
+from gluescripts.etl.quality import Evaluator, QualityResults, RuleOutcome, batch_failures, quarantine_reasons
+from gluescripts.etl.schema import MALFORMED_REASON, RAW, UNKNOWN_FIELDS, TableSchema, parse_json_lines, with_partition_column
 
 REASONS = "reasons"
 
@@ -24,8 +24,8 @@ class Sink(Protocol):
     def write_quarantine(self, records: DataFrame) -> None:
         """Store quarantined records: the `record` (as it arrived when malformed) and its `reasons`."""
 
-    def write_output(self, records: DataFrame, partition_column: str) -> None:
-        """Store the records that passed, partitioned by `partition_column`."""
+    def write_output(self, records: DataFrame, partition_column: str | None) -> None:
+        """Store the records that passed, partitioned by `partition_column` when there is one."""
 
 
 class ReconciliationError(RuntimeError):
@@ -38,7 +38,9 @@ class BatchReport:
     written: int
     quarantined: int
     malformed: int
-    rules: tuple[RuleResult, ...]
+    with_unknown_fields: int
+    unknown_fields: tuple[str, ...]
+    rules: tuple[RuleOutcome, ...]
     max_quarantine_fraction: float
     failures: tuple[str, ...] = field(default=())
 
@@ -48,84 +50,110 @@ class BatchReport:
 
     def as_dict(self) -> dict:
         return {
-            "records": {"read": self.read, "written": self.written, "quarantined": self.quarantined, "malformed": self.malformed},
-            "rules": [result.as_dict() for result in self.rules],
+            "records": {
+                "read": self.read,
+                "written": self.written,
+                "quarantined": self.quarantined,
+                "malformed": self.malformed,
+                "with_unknown_fields": self.with_unknown_fields,
+            },
+            "unknown_fields": list(self.unknown_fields),
+            "rules": [outcome.as_dict() for outcome in self.rules],
             "max_quarantine_fraction": self.max_quarantine_fraction,
             "passed": self.passed,
             "failures": list(self.failures),
         }
 
 
-def _failures(results: list[RuleResult], read: int, quarantined: int, max_fraction: float) -> tuple[str, ...]:
-    """Why the batch fails: dataset-level rules that failed, and too large a quarantined share."""
-    problems = [f"data quality rule failed: {r.rule} ({r.reason})" for r in results if r.level == "dataset" and r.outcome == FAILED]
-    if read and quarantined / read > max_fraction:
-        problems.append(
-            f"quarantined {quarantined} of {read} records ({quarantined / read:.1%}), above the limit of {max_fraction:.1%}"
-        )
-    return tuple(problems)
+@dataclass(frozen=True)
+class _Intake:
+    read: int
+    malformed: int
+    with_unknown_fields: int
+    unknown_fields: tuple[str, ...]
+
+
+def _intake(parsed: DataFrame) -> _Intake:
+    """Counts of what arrived; as the first action on the parsed batch, it also fills its cache."""
+    row = parsed.agg(
+        F.count(F.lit(1)).alias("read"),
+        F.count(MALFORMED_REASON).alias("malformed"),
+        F.count(UNKNOWN_FIELDS).alias("with_unknown_fields"),
+        F.array_sort(F.array_distinct(F.flatten(F.collect_set(UNKNOWN_FIELDS)))).alias("unknown_fields"),
+    ).first()
+    return _Intake(row["read"], row["malformed"], row["with_unknown_fields"], tuple(row["unknown_fields"] or ()))
 
 
 def process_batch(
     lines: DataFrame,
     schema: TableSchema,
-    rules: tuple[Rule, ...],
+    ruleset: str,
+    evaluate: Evaluator,
     max_quarantine_fraction: float,
     sink: Sink,
-    on_evaluated: Callable[[DataFrame], None] | None = None,
 ) -> BatchReport:
     """Process one batch of JSON lines (a frame with a string column `value`).
 
-    The rules are evaluated before anything is written. When the batch fails (a dataset-level rule
-    or the quarantine limit), nothing is written, so a rerun of the same input starts clean. When it
-    passes, quarantined records are written first and the output second, then the written counts
-    are reconciled with the read count; `ReconciliationError` means the batch must not be committed.
-    `on_evaluated` then receives the well-formed typed records (still cached), pass or fail.
+    Malformed lines are quarantined with their raw text; the ruleset is evaluated once on the
+    well-formed typed records. The batch fails, writing nothing, when a batch-level rule fails or
+    errs, or when the quarantined share exceeds `max_quarantine_fraction`; a rerun of the same input
+    then starts clean. Otherwise quarantine is written first and the output second, and the written
+    counts are reconciled with the read count: `ReconciliationError` means the batch must not be
+    committed.
     """
     records = lines.filter(F.trim(F.col("value")) != "")
-    parsed = parse_json_lines(records, schema)
-    evaluation = RuleEvaluation(parsed, rules, schema.column_names, well_formed=F.col(MALFORMED_REASON).isNull())
-    # Parsed once and kept: the measurement, the split and both writes all read this cache.
-    prepared = evaluation.prepared.persist(StorageLevel.MEMORY_AND_DISK)
+    # Parsed once and kept: the evaluation, the routing and both writes all read this cache.
+    parsed = parse_json_lines(records, schema).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        report = _evaluate_and_write(evaluation, schema, max_quarantine_fraction, sink)
-        if on_evaluated is not None:
-            on_evaluated(prepared.filter(F.col(MALFORMED_REASON).isNull()).select(*schema.column_names))
-        return report
+        intake = _intake(parsed)
+        typed = parsed.filter(F.col(MALFORMED_REASON).isNull()).select(*schema.column_names)
+        results = evaluate(typed, ruleset)
+        try:
+            return _route_and_write(parsed, intake, results, schema, max_quarantine_fraction, sink)
+        finally:
+            results.row_outcomes.unpersist()
     finally:
-        evaluation.release()
-        prepared.unpersist()
+        parsed.unpersist()
 
 
-def _evaluate_and_write(evaluation: RuleEvaluation, schema: TableSchema, max_quarantine_fraction: float, sink: Sink) -> BatchReport:
-    measurement = evaluation.measure()
-    metrics = measurement.metrics
-    malformed = metrics["__malformed"]
-    read = metrics["__rows"] + malformed
-    flagged = evaluation.flagged(measurement)
-    is_quarantined = F.col(MALFORMED_REASON).isNotNull() | (F.size(FAILED_RULES) > 0)
-    expected_quarantine = flagged.filter(is_quarantined).count()
-    results = evaluation.results(metrics)
-    failures = _failures(results, read, expected_quarantine, max_quarantine_fraction)
+def _route_and_write(
+    parsed: DataFrame, intake: _Intake, results: QualityResults, schema: TableSchema, max_fraction: float, sink: Sink
+) -> BatchReport:
+    routed = results.row_outcomes.withColumn(REASONS, quarantine_reasons(results.rule_outcomes))
+    is_quarantined = F.size(REASONS) > 0
+    expected_quarantine = intake.malformed + routed.filter(is_quarantined).count()
+    failures = batch_failures(results.rule_outcomes)
+    if intake.read and expected_quarantine / intake.read > max_fraction:
+        failures += (
+            f"quarantined {expected_quarantine} of {intake.read} records "
+            f"({expected_quarantine / intake.read:.1%}), above the limit of {max_fraction:.1%}",
+        )
+
+    def report(written: int, quarantined: int, problems: tuple[str, ...] = ()) -> BatchReport:
+        return BatchReport(
+            intake.read, written, quarantined, intake.malformed, intake.with_unknown_fields,
+            intake.unknown_fields, results.rule_outcomes, max_fraction, problems,
+        )
+
     if failures:
-        return BatchReport(read, 0, 0, malformed, tuple(results), max_quarantine_fraction, failures)
+        return report(0, 0, failures)
 
-    quarantine = flagged.filter(is_quarantined).select(
+    quarantine = (
         # A malformed line as it arrived; a rule-breaking record as the job read it, in the schema's types.
-        F.coalesce(F.col(RAW), F.to_json(F.struct(*schema.column_names))).alias("record"),
-        F.when(F.col(MALFORMED_REASON).isNotNull(), F.array(MALFORMED_REASON)).otherwise(F.col(FAILED_RULES)).alias(REASONS),
+        parsed.filter(F.col(MALFORMED_REASON).isNotNull())
+        .select(F.col(RAW).alias("record"), F.array(MALFORMED_REASON).alias(REASONS))
+        .unionByName(routed.filter(is_quarantined).select(F.to_json(F.struct(*schema.column_names)).alias("record"), REASONS))
     )
-    output = with_partition_column(flagged.filter(~is_quarantined), schema).select(
-        *schema.column_names, schema.partition_column
-    )
+    passing = routed.filter(~is_quarantined).select(*schema.column_names)
+    output = with_partition_column(passing, schema) if schema.partition_column else passing
     quarantined_count, written_count = Observation("quarantined"), Observation("written")
     if expected_quarantine:
         sink.write_quarantine(quarantine.observe(quarantined_count, F.count(F.lit(1)).alias("rows")))
     sink.write_output(output.observe(written_count, F.count(F.lit(1)).alias("rows")), schema.partition_column)
     quarantined = quarantined_count.get["rows"] if expected_quarantine else 0
     written = written_count.get["rows"]
-    if read != written + quarantined:
+    if intake.read != written + quarantined:
         raise ReconciliationError(
-            f"records do not reconcile: read {read} != written {written} + quarantined {quarantined}"
+            f"records do not reconcile: read {intake.read} != written {written} + quarantined {quarantined}"
         )
-    return BatchReport(read, written, quarantined, malformed, tuple(results), max_quarantine_fraction)
+    return report(written, quarantined)

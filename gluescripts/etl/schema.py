@@ -17,6 +17,7 @@ from pyspark.sql import types as T
 
 RAW = "_raw"
 MALFORMED_REASON = "_malformed_reason"
+UNKNOWN_FIELDS = "_unknown_fields"
 _CORRUPT = "_corrupt_record"
 _SIMPLE_TYPES = {
     "string": T.StringType(),
@@ -42,9 +43,11 @@ class ColumnSpec:
 
 @dataclass(frozen=True)
 class TableSchema:
+    """The declared columns, and the date partition derived from one of them (None: unpartitioned)."""
+
     columns: tuple[ColumnSpec, ...]
-    partition_column: str
-    partition_source: str
+    partition_column: str | None = None
+    partition_source: str | None = None
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -52,14 +55,20 @@ class TableSchema:
 
 
 def load_schema(text: str) -> TableSchema:
-    """Parse schema.json's text into a `TableSchema`, or raise `SchemaError`."""
+    """Parse schema.json's text into a `TableSchema`, or raise `SchemaError`.
+
+    The form is `{"columns": [{"name", "type"}, ...], "partition": {"column", "from"}}`; `partition`
+    is optional, and without it the output is written unpartitioned.
+    """
     try:
         document = json.loads(text)
         columns = tuple(ColumnSpec(str(c["name"]), str(c["type"])) for c in document["columns"])
-        partition = document["partition"]
-        schema = TableSchema(columns, str(partition["column"]), str(partition["from"]))
-    except (ValueError, KeyError, TypeError) as problem:
-        raise SchemaError(f"schema is not of the form {{columns: [{{name, type}}], partition: {{column, from}}}}: {problem}") from None
+        partition = document.get("partition")
+        schema = TableSchema(columns, str(partition["column"]), str(partition["from"])) if partition else TableSchema(columns)
+    except (ValueError, KeyError, TypeError, AttributeError) as problem:
+        raise SchemaError(
+            f"schema is not of the form {{columns: [{{name, type}}], partition (optional): {{column, from}}}}: {problem}"
+        ) from None
     if not columns:
         raise SchemaError("schema declares no columns")
     if len(set(schema.column_names)) != len(columns):
@@ -69,6 +78,8 @@ def load_schema(text: str) -> TableSchema:
             spark_type(column.type)
         except SchemaError:
             raise SchemaError(f"column {column.name!r} has unsupported type {column.type!r}") from None
+    if schema.partition_column is None:
+        return schema
     source_type = dict((c.name, c.type) for c in columns).get(schema.partition_source)
     if source_type not in ("date", "timestamp"):
         raise SchemaError(f"partition source {schema.partition_source!r} must be a date or timestamp column")
@@ -118,17 +129,22 @@ def _why_malformed(text: Column, schema: TableSchema) -> Column:
 
 
 def parse_json_lines(lines: DataFrame, schema: TableSchema) -> DataFrame:
-    """Turn a one-column frame of JSON lines (`value`) into typed columns plus `_raw` and `_malformed_reason`.
+    """Turn a one-column frame of JSON lines (`value`) into typed columns plus `_raw`, `_malformed_reason`
+    and `_unknown_fields`.
 
     Each line is parsed straight into the declared types. For a well-formed record
     `_malformed_reason` and `_raw` are NULL (the raw text is kept only where it is needed, which
     keeps the cached batch small); otherwise `_raw` is the line and the reason says what is wrong.
+    `_unknown_fields` lists the top-level fields a well-formed record has beyond the declared ones
+    (NULL when none): they are not written, only counted and reported, so schema drift is visible.
     """
     parsed = lines.select(F.col("value"), _parse(F.col("value"), _struct(schema.columns)).alias("record"))
     malformed = F.col("record").isNull() | F.col(f"record.{_CORRUPT}").isNotNull()
+    undeclared = F.array_except(F.json_object_keys(F.col("value")), F.array(*[F.lit(n) for n in schema.column_names]))
     return parsed.select(
         F.when(malformed, F.col("value")).alias(RAW),
         F.when(malformed, _why_malformed(F.col("value"), schema)).alias(MALFORMED_REASON),
+        F.when(~malformed & (F.size(undeclared) > 0), undeclared).alias(UNKNOWN_FIELDS),
         # A malformed record's fields are never used: it is counted apart and quarantined by its raw text.
         *[F.col(f"record.`{c.name}`").alias(c.name) for c in schema.columns],
     )
