@@ -290,12 +290,11 @@ class _Parser:
 
     def rule(self) -> Rule:
         first = self.take("a rule")
-        if first.kind != "word" or first.value not in DQDL_RULE_TYPES:
-            shown = self.text[first.start :].split("\n")[0].split(",")[0].strip()
-            raise DqdlError(f"unknown rule type {first.value!r} in '{shown}'; DQDL rule types: {', '.join(DQDL_RULE_TYPES)}")
         start_index = self.index
         end_index = self._rule_end(start_index)
         text = self.text[first.start : self.tokens[end_index - 1].end if end_index > start_index else first.end]
+        if first.kind != "word" or first.value not in DQDL_RULE_TYPES:
+            raise DqdlError(f"unknown rule type {first.value!r} in '{text}'; DQDL rule types: {', '.join(DQDL_RULE_TYPES)}")
         if first.value not in LOCAL_RULE_TYPES:
             self.index = end_index
             return Rule(str(first.value), (), None, None, None, text, not_local=f"{first.value} rules are evaluated on Glue only")
@@ -338,14 +337,15 @@ class _Parser:
     def _local_rule(self, rule_type: str, text: str, end: int) -> Rule:
         low, high, takes_condition = _SHAPES[rule_type]
         columns: list[str] = []
-        while self.index < end and len(columns) < high:
+        while self.index < end:
             token = self.peek()
-            if token.kind == "word" and token.value in ("of", "OF") and columns:
+            if token.kind == "word" and token.value in ("of", "OF"):
                 self.take()
                 continue
             if token.kind == "punct" and token.value == "$":
                 raise _NotLocal("variables are resolved on Glue only")
-            if token.kind == "string" or (token.kind == "word" and token.value not in _RESERVED):
+            is_name = token.kind == "string" or (token.kind == "word" and token.value not in _RESERVED)
+            if is_name and (len(columns) < high or token.kind == "string"):
                 columns.append(str(self.take().value))
                 continue
             break

@@ -196,19 +196,22 @@ class _Evaluation:
             frame = source if position == 0 else self.records
             if group.where is not None:
                 frame = frame.filter(F.coalesce(F.expr(group.where), F.lit(False)))
-            grouped = frame.groupBy(*group.columns).agg(F.count(F.lit(1)).alias("n")).persist()
+            grouped = frame.groupBy(*group.columns).agg(F.count(F.lit(1)).alias("n"))
             all_null, any_null = _all_null(group.columns), _any_null(group.columns)
+            duplicated = ~all_null & (F.col("n") > 1)
+            # The duplicated keys are few next to the batch: gathered in the same job, they are
+            # broadcast to flag rows.
             stats = grouped.agg(
                 F.sum(F.when(~all_null, F.col("n")).otherwise(0)).alias(f"k{position}_rows"),
                 F.sum(F.when(~all_null & (F.col("n") == 1), 1).otherwise(0)).alias(f"k{position}_unique"),
-                F.sum(F.when(~all_null & (F.col("n") > 1), F.col("n")).otherwise(0)).alias(f"k{position}_duplicated"),
+                F.sum(F.when(duplicated, F.col("n")).otherwise(0)).alias(f"k{position}_duplicated"),
                 F.sum(F.when(any_null | (F.col("n") > 1), F.col("n")).otherwise(0)).alias(f"k{position}_pk_failed"),
+                F.collect_list(F.when(duplicated, F.struct(*group.columns))).alias("duplicated_keys"),
             ).first()
-            metrics.update({k: v or 0 for k, v in stats.asDict().items()})
-            # The duplicated keys are few next to the batch; held locally, they are broadcast to flag rows.
-            keys = grouped.filter(~all_null & (F.col("n") > 1)).select(*group.columns)
-            duplicates[group] = spark.createDataFrame(keys.collect(), keys.schema)
-            grouped.unpersist()
+            metrics.update({k: v or 0 for k, v in stats.asDict().items() if k != "duplicated_keys"})
+            if stats["duplicated_keys"]:
+                key_schema = frame.select(*group.columns).schema
+                duplicates[group] = spark.createDataFrame(stats["duplicated_keys"], key_schema)
         metrics.update({k: v or 0 for k, v in totals.get.items()})
         return metrics, duplicates
 
@@ -270,6 +273,9 @@ class _Evaluation:
         frame = self.records
         flags: dict[_KeyGroup, Column] = {}
         for position, group in enumerate(self.key_groups):
+            if group not in duplicates:
+                flags[group] = F.lit(False)
+                continue
             flag = f"__dup{position}"
             marked = duplicates[group].select(
                 *[F.col(c).alias(f"__k{position}_{c}") for c in group.columns], F.lit(True).alias(flag)

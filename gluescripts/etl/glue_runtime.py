@@ -82,7 +82,8 @@ class GlueRuntime:
                 "enableDataQualityCloudWatchMetrics": True,
                 "enableDataQualityResultsPublishing": True,
             },
-            additional_options={"performanceTuning.caching": "CACHE_NOTHING"},
+            # Composite rules judged row by row, so a composite of row rules quarantines rows as its parts do.
+            additional_options={"performanceTuning.caching": "CACHE_NOTHING", "compositeRuleEvaluation.method": "ROW"},
         )
         outcomes = SelectFromCollection.apply(dfc=collection, key=RULE_OUTCOMES).toDF().collect()
         rows = SelectFromCollection.apply(dfc=collection, key=ROW_LEVEL_OUTCOMES).toDF()

@@ -1,104 +1,229 @@
-"""The Glue entrypoint's wiring, with the Glue-only seam replaced by a stand-in that reads local files."""
+"""The Glue job as Glue starts it: the shipped script and --extra-py-files zip from the synthesized
+assembly, Glue's argv, AWS's own getResolvedOptions and SelectFromCollection (awsgluedataplanepython),
+and stand-ins only for the JVM-backed classes (GlueContext, Job, DynamicFrame, EvaluateDataQuality),
+shaped as AWS documents them. moto stands in for the Data Catalog.
+"""
 
 from __future__ import annotations
 
-import logging
+import json
+import random
+import re
+import runpy
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
+import awsglue.context
+import awsglue.dynamicframe
+import awsglue.job
+import boto3
 import pytest
+from awsglue.dynamicframe import DynamicFrameCollection
+from moto import mock_aws
+from pyspark.sql import functions as F
 
-from gluescripts import json_to_pq
-from gluescripts.etl.arguments import ArgumentError
-from gluescripts.etl.job import JobFailed
-from gluescripts.etl.local_io import read_json_lines
-from tests.glue.conftest import MemorySink
-from tools.synthetic_complaints import write_files
+from tests.helpers import only_resource
+from tools.synthetic_complaints import good_record, write_files
 
-
-class LocalRuntime:
-    """Stands in for GlueRuntime: same calls, local files instead of the catalog, a log of what happened."""
-
-    def __init__(self, spark, input_dir, events):
-        self.spark, self.input_dir, self.events = spark, input_dir, events
-        self.memory = MemorySink()
-
-    def __call__(self, args):
-        self.events.append(("init", args["JOB_NAME"], args.get("JOB_RUN_ID")))
-        return self
-
-    def read_new_records(self, database, table):
-        self.events.append(("read", f"{database}.{table}"))
-        return read_json_lines(self.spark, str(self.input_dir))
-
-    def sink(self, output_path, quarantine_path):
-        self.events.append(("sink", output_path, quarantine_path))
-        runtime = self
-
-        class RecordingSink:
-            def write_quarantine(self, records):
-                runtime.memory.write_quarantine(records)
-                runtime.events.append(("write", "quarantine"))
-
-            def write_output(self, records, partition_column):
-                runtime.memory.write_output(records, partition_column)
-                runtime.events.append(("write", "output"))
-
-        return RecordingSink()
-
-    def publish_results(self, records, ruleset):
-        self.events.append(("publish", records.count(), ruleset.startswith("#")))
-
-    def commit(self):
-        self.events.append(("commit",))
+AIRLINES = '["AA","AF","BA","DL","EK","IB","KL","LH","LX","UA"]'
+# As Glue prints the bundled rules in its results: re-rendered, without the spaces of the source.
+AIRLINE_RULE = f'ColumnValues "airline" in {AIRLINES}'
+COMPLETENESS_RULE = 'Completeness "description" >= 0.8'
 
 
-ARGV = [
-    "json_to_pq.py",
-    "--JOB_NAME", "json-to-pq-dev",
-    "--JOB_RUN_ID", "jr_0123",
-    "--job-bookmark-option", "job-bookmark-enable",
-    "--dbname", "travel",
-    "--table", "complaints",
-    "--outputpath", "s3://curated/complaints/",
-    "--quarantinepath", "s3://curated/complaints_quarantine/",
-    "--max_quarantine_fraction", "0.1",
-]
+def asset_path(assembly_dir, reference: dict, suffix: str):
+    (asset_hash,) = re.findall(rf"/([0-9a-f]{{64}})\.{suffix}$", reference["Fn::Join"][1][-1])
+    return assembly_dir / f"asset.{asset_hash}.{suffix}"
+
+
+class StandInDynamicFrame:
+    """DynamicFrame's documented surface used by the job: fromDF and toDF."""
+
+    def __init__(self, frame, name=""):
+        self.frame, self.name = frame, name
+
+    @classmethod
+    def fromDF(cls, dataframe, glue_ctx, name=""):
+        return cls(dataframe, name)
+
+    def toDF(self, options=None):
+        return self.frame
+
+
+@dataclass
+class GlueWorld:
+    """What the stand-ins saw, in order, and how Glue Data Quality is to judge this batch."""
+
+    spark: object
+    input_dir: object
+    events: list = field(default_factory=list)
+    init_args: dict = field(default_factory=dict)
+    dq_calls: list = field(default_factory=list)
+    failing_dataset_rule: str | None = None
+    outputs: tuple = ()
 
 
 @pytest.fixture
-def runtime(spark, tmp_path):
-    return LocalRuntime(spark, tmp_path / "input", [])
+def glue(spark, tmp_path, dev_template, assembly_dir, monkeypatch):
+    world = GlueWorld(spark, tmp_path / "raw")
+    world.outputs = (tmp_path / "curated", tmp_path / "quarantine")
+
+    class GlueContext:
+        def __init__(self, spark_context):
+            self.spark_session = spark
+            outer = self
+
+            class Reader:
+                def from_options(self, connection_type, connection_options, format, format_options, transformation_ctx):
+                    world.events.append(("read", connection_options["paths"], transformation_ctx))
+                    # Glue's CSV reader on a separator absent from JSON: one string column per line.
+                    lines = spark.read.option("recursiveFileLookup", "true").text(connection_options["paths"][0])
+                    return StandInDynamicFrame(lines.withColumnRenamed("value", "col0"))
+
+            self.create_dynamic_frame = Reader()
+            self.outer = outer
+
+    class Job:
+        def __init__(self, glue_context):
+            assert isinstance(glue_context, GlueContext)
+
+        def init(self, name, args):
+            world.init_args = dict(args)
+            world.events.append(("init", name))
+
+        def commit(self):
+            world.events.append(("commit", [p.exists() for p in world.outputs]))
+
+    class EvaluateDataQuality:
+        def process_rows(self, frame, ruleset, publishing_options, additional_options):
+            world.dq_calls.append((ruleset, publishing_options, additional_options))
+            typed = frame.toDF()
+            outcomes = [(AIRLINE_RULE, "Passed", None, {"Column.airline.ColumnValues.Compliance": 1.0})]
+            if world.failing_dataset_rule:
+                outcomes.append((world.failing_dataset_rule, "Failed", "Value: 2 does not meet the constraint requirement!", {}))
+            outcomes.append((COMPLETENESS_RULE, "Passed", None, {"Column.description.Completeness": 0.9}))
+            rule_frame = spark.createDataFrame(outcomes, "Rule string, Outcome string, FailureReason string, EvaluatedMetrics map<string,double>")
+            bad_airline = ~F.col("airline").isin(json.loads(AIRLINES)) | F.col("airline").isNull()
+            failed = F.array_compact(
+                F.array(
+                    F.when(bad_airline, F.lit(AIRLINE_RULE)),
+                    # Glue also lists a ratio rule for the rows it counts against; the job must not quarantine them.
+                    F.when(F.col("description").isNull(), F.lit(COMPLETENESS_RULE)),
+                )
+            )
+            rows = typed.select(
+                "*",
+                F.array().cast("array<string>").alias("DataQualityRulesPass"),
+                failed.alias("DataQualityRulesFail"),
+                F.array().cast("array<string>").alias("DataQualityRulesSkip"),
+            ).withColumn("DataQualityEvaluationResult", F.when(F.size("DataQualityRulesFail") > 0, "Failed").otherwise("Passed"))
+            return DynamicFrameCollection(
+                {"ruleOutcomes": StandInDynamicFrame(rule_frame), "rowLevelOutcomes": StandInDynamicFrame(rows)}, None
+            )
+
+    monkeypatch.setattr(awsglue.context, "GlueContext", GlueContext)
+    monkeypatch.setattr(awsglue.job, "Job", Job)
+    monkeypatch.setattr(awsglue.dynamicframe, "DynamicFrame", StandInDynamicFrame)
+    transforms = type(sys)("awsgluedq.transforms")
+    transforms.EvaluateDataQuality = EvaluateDataQuality
+    monkeypatch.setitem(sys.modules, "awsgluedq", type(sys)("awsgluedq"))
+    monkeypatch.setitem(sys.modules, "awsgluedq.transforms", transforms)
+
+    job = only_resource(dev_template, "AWS::Glue::Job")["Properties"]
+    script = asset_path(assembly_dir, job["Command"]["ScriptLocation"], "py")
+    package = asset_path(assembly_dir, job["DefaultArguments"]["--extra-py-files"], "zip")
+    arguments = {
+        key: value if isinstance(value, str) else "resolved-by-cloudformation"
+        for key, value in job["DefaultArguments"].items()
+    }
+    arguments.update({"--outputpath": str(world.outputs[0]), "--quarantinepath": str(world.outputs[1])})
+    # What Glue adds to a run's arguments before the job's own (AWS Glue "Job parameters" reference).
+    argv = [str(script), "--JOB_ID", "j_0123", "--JOB_RUN_ID", "jr_0123", "--JOB_NAME", "json-to-pq-dev", "--TempDir", "s3://tmp/"]
+    argv += [token for key, value in arguments.items() for token in (key, value)]
+
+    # The zip's package, not the source tree's: the job imports what the stack uploads.
+    for name in [name for name in sys.modules if name == "gluescripts" or name.startswith("gluescripts.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.syspath_prepend(str(package))
+    monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        catalog = boto3.client("glue")
+        catalog.create_database(DatabaseInput={"Name": arguments["--dbname"]})
+        catalog.create_table(
+            DatabaseName=arguments["--dbname"],
+            TableInput={"Name": arguments["--table"], "StorageDescriptor": {"Location": str(world.input_dir)}},
+        )
+
+        def run():
+            runpy.run_path(str(script), run_name="__main__")
+
+        world.run = run
+        world.package = package
+        yield world
+    for name in [name for name in sys.modules if name == "gluescripts" or name.startswith("gluescripts.")]:
+        del sys.modules[name]
 
 
-def test_a_good_batch_writes_quarantine_then_output_then_commits(runtime, caplog):
-    write_files(runtime.input_dir, 150, files=2, bad_fraction=0.03, seed=11)
-    with caplog.at_level(logging.INFO, logger="json_to_pq"):
-        json_to_pq.main(ARGV, runtime)
-    kinds = [event[0] if event[0] != "write" else event[1] for event in runtime.events]
-    assert kinds == ["init", "read", "sink", "quarantine", "output", "publish", "commit"]
-    assert runtime.events[2] == ("sink", "s3://curated/complaints/", "s3://curated/complaints_quarantine/")
-    assert runtime.events[0] == ("init", "json-to-pq-dev", "jr_0123")
-    assert runtime.events[1] == ("read", "travel.complaints")
-    assert len(runtime.memory.output) + len(runtime.memory.quarantine) == 150
-    assert "read 150, written" in caplog.text
+def quarantined(world) -> list[dict]:
+    return [json.loads(line) for path in world.outputs[1].glob("*.json") for line in path.read_text().splitlines()]
 
 
-def test_a_failing_batch_raises_and_does_not_commit(runtime):
-    write_files(runtime.input_dir, 100, files=1, bad_fraction=0.5, seed=12)
-    with pytest.raises(JobFailed, match=r"^travel.complaints: .*quarantined \d+ of 100 records \(\d+.\d%\), above the limit of 10.0%$"):
-        json_to_pq.main(ARGV, runtime)
-    assert ("commit",) not in runtime.events
-    assert runtime.memory.events == []
+def test_glue_starts_the_shipped_script_with_the_bookmark_option_in_job_init(glue):
+    write_files(glue.input_dir, 60, files=2, bad_fraction=0.05, seed=21)
+    glue.run()
+    assert sys.modules["gluescripts.etl.pipeline"].__file__.startswith(str(glue.package))
+    assert glue.init_args["job_bookmark_option"] == "job-bookmark-enable"
+    assert (glue.init_args["JOB_ID"], glue.init_args["JOB_RUN_ID"], glue.init_args["TempDir"]) == ("j_0123", "jr_0123", "s3://tmp/")
+    kinds = [event[0] for event in glue.events]
+    assert kinds == ["init", "read", "commit"]
+    assert glue.events[1][2] == "read_travel_complaints"
+    assert glue.events[2] == ("commit", [True, True])  # committed after both writes
 
 
-def test_no_new_records_commits_without_writing(runtime):
-    runtime.input_dir.mkdir()
-    (runtime.input_dir / "empty.jsonl").write_text("")
-    json_to_pq.main(ARGV, runtime)
-    assert [event[0] for event in runtime.events] == ["init", "read", "commit"]
+def test_glue_data_quality_runs_once_publishing_under_the_job_name(glue):
+    write_files(glue.input_dir, 30, files=1, bad_fraction=0.0, seed=22)
+    glue.run()
+    ((ruleset, publishing, additional),) = glue.dq_calls
+    assert ruleset.lstrip().startswith("#") and "Rules = [" in ruleset
+    assert publishing == {
+        "dataQualityEvaluationContext": "json-to-pq-dev",
+        "enableDataQualityCloudWatchMetrics": True,
+        "enableDataQualityResultsPublishing": True,
+    }
+    assert additional == {"performanceTuning.caching": "CACHE_NOTHING", "compositeRuleEvaluation.method": "ROW"}
 
 
-def test_missing_job_argument_is_named_before_anything_runs(runtime):
-    argv = [a for a in ARGV if a not in ("--quarantinepath", "s3://curated/complaints_quarantine/")]
-    with pytest.raises(ArgumentError, match=r"^missing job argument\(s\): --quarantinepath$"):
-        json_to_pq.main(argv, runtime)
-    assert runtime.events == []
+def test_rows_glue_marks_failed_by_a_row_rule_are_quarantined_with_that_rule(glue, spark):
+    write_files(glue.input_dir, 80, files=2, bad_fraction=0.06, seed=23)
+    record = good_record(random.Random(5), 999, datetime(2026, 11, 1, tzinfo=timezone.utc))
+    (glue.input_dir / "late.jsonl").write_text(json.dumps({**record, "airline": "ZZ"}) + "\n")
+    glue.run()
+    records = quarantined(glue)
+    rule_breakers = [q for q in records if q["reasons"] == [AIRLINE_RULE]]
+    assert rule_breakers and all(json.loads(q["record"])["airline"] not in json.loads(AIRLINES) for q in rule_breakers)
+    assert all(q["job_run_id"] == "jr_0123" for q in records)
+    assert not any(COMPLETENESS_RULE in q["reasons"] for q in records)  # a ratio rule never quarantines
+    written = spark.read.parquet(str(glue.outputs[0])).count()
+    assert written + len(records) == 81
+
+
+def test_a_failed_dataset_rule_writes_nothing_commits_nothing_and_names_the_marker(glue):
+    write_files(glue.input_dir, 20, files=1, bad_fraction=0.0, seed=24)
+    glue.failing_dataset_rule = "RowCount > 100"
+    with pytest.raises(RuntimeError, match=r"^GlueEtlDataQualityFailed: travel\.complaints: data quality rule failed: RowCount > 100 "):
+        glue.run()
+    assert [event[0] for event in glue.events] == ["init", "read"]
+    assert not glue.outputs[0].exists() and not glue.outputs[1].exists()
+
+
+def test_a_missing_job_argument_is_named_by_glues_own_parser(glue, monkeypatch):
+    argv = sys.argv
+    position = argv.index("--quarantinepath")
+    monkeypatch.setattr(sys, "argv", argv[:position] + argv[position + 2 :])
+    with pytest.raises(Exception, match="the following arguments are required: --quarantinepath"):
+        glue.run()
+    assert glue.events == []

@@ -1,4 +1,7 @@
-"""The Glue-only seam with stand-ins for the awsglue modules (which exist only on Glue) and moto's catalog."""
+"""The Glue-only seam's reader and sink, with stand-ins for the JVM-backed awsglue classes and moto's catalog.
+
+The whole run through this seam, as Glue starts it, is in test_entrypoint.py.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ import json
 import sys
 import types
 
+import awsglue.context
+import awsglue.job
 import boto3
 import pytest
 from moto import mock_aws
@@ -47,23 +52,9 @@ def seam(spark, monkeypatch):
         def commit(self):
             events.append("commit")
 
-    class EvaluateDataQuality:
-        @staticmethod
-        def apply(frame, ruleset, publishing_options):
-            events.append(("evaluate", ruleset, publishing_options["dataQualityEvaluationContext"]))
-            raise RuntimeError("Glue Data Quality is unavailable")
-
     context = FakeGlueContext(spark, lines)
-    modules = {
-        "awsglue": types.ModuleType("awsglue"),
-        "awsglue.context": types.SimpleNamespace(GlueContext=lambda sc: context),
-        "awsglue.job": types.SimpleNamespace(Job=Job),
-        "awsglue.dynamicframe": types.SimpleNamespace(DynamicFrame=types.SimpleNamespace(fromDF=lambda df, ctx, name: df)),
-        "awsgluedq": types.ModuleType("awsgluedq"),
-        "awsgluedq.transforms": types.SimpleNamespace(EvaluateDataQuality=EvaluateDataQuality),
-    }
-    for name, module in modules.items():
-        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setattr(awsglue.context, "GlueContext", lambda sc: context)
+    monkeypatch.setattr(awsglue.job, "Job", Job)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -102,13 +93,6 @@ def test_sink_appends_output_and_tags_quarantine_with_the_run(seam, spark, tmp_p
     assert quarantined == [{"record": "x", "reasons": ["bad"], "job_run_id": "jr_42"}] * 2
     assert spark.read.parquet(str(tmp_path / "out")).count() == 2  # appended, partitioned by day
     assert (tmp_path / "out" / "day=2026-11-01").is_dir()
-
-
-def test_publishing_problems_are_logged_not_raised(seam, spark, caplog):
-    runtime, _, events = seam
-    runtime.publish_results(spark.createDataFrame([(1,)], "id int"), "Rules = [ RowCount > 0 ]")
-    assert ("evaluate", "Rules = [ RowCount > 0 ]", "json-to-pq-prod") in events
-    assert "publishing data quality results to Glue Data Quality failed" in caplog.text
 
 
 def test_commit_commits_the_job(seam):

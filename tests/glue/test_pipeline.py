@@ -6,27 +6,31 @@ import json
 import random
 from datetime import datetime, timezone
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pyspark.sql import functions as F
 
 from gluescripts.etl.bundled import RULESET_FILE, SCHEMA_FILE, bundled_text
 from gluescripts.etl.dqdl import parse_ruleset
-from gluescripts.etl.pipeline import process_batch
+from gluescripts.etl.evaluate import evaluate_locally
+from gluescripts.etl.pipeline import ReconciliationError, process_batch
+from gluescripts.etl.quality import RULES_FAIL, QualityResults, RuleOutcome
 from gluescripts.etl.schema import load_schema
 from tests.glue.conftest import MemorySink
 from tools.synthetic_complaints import BAD_KINDS, bad_line, good_record
 
 SCHEMA = load_schema(bundled_text(SCHEMA_FILE))
 # The bundled row-level rules: ratio rules such as Completeness would fail tiny generated batches.
-RULES = tuple(rule for rule in parse_ruleset(bundled_text(RULESET_FILE)) if rule.is_row_level)
+RULES = "Rules = [ " + ", ".join(r.text for r in parse_ruleset(bundled_text(RULESET_FILE)) if r.is_row_level) + " ]"
 START = datetime(2026, 11, 1, tzinfo=timezone.utc)
 MALFORMED_KINDS = {"truncated_json", "not_an_object", "wrong_type"}
 
 
-def batch(spark, lines, rules=RULES, max_fraction=1.0, sink=None):
+def batch(spark, lines, rules=RULES, max_fraction=1.0, sink=None, evaluate=evaluate_locally, schema=SCHEMA):
     sink = sink or MemorySink()
     frame = spark.createDataFrame([(line,) for line in lines], "value string")
-    return process_batch(frame, SCHEMA, rules, max_fraction, sink), sink
+    return process_batch(frame, schema, rules, evaluate, max_fraction, sink), sink
 
 
 def make_lines(kinds: list[str], seed: int) -> list[str]:
@@ -88,7 +92,7 @@ def test_clean_batch_writes_no_quarantine(spark):
 
 
 def test_failed_dataset_rule_fails_the_batch_and_writes_nothing(spark):
-    rules = parse_ruleset("Rules = [ RowCount > 10, IsComplete \"airline\" ]")
+    rules = "Rules = [ RowCount > 10, IsComplete \"airline\" ]"
     report, sink = batch(spark, make_lines(["good"] * 3, seed=4), rules=rules)
     assert not report.passed
     assert report.failures == ("data quality rule failed: RowCount > 10 (value 3 does not satisfy '> 10')",)
@@ -110,7 +114,74 @@ def test_quarantined_share_at_the_limit_passes(spark):
 def test_report_has_the_documented_shape(spark):
     report, _ = batch(spark, make_lines(["good", "wrong_type"], seed=7))
     document = report.as_dict()
-    assert document["records"] == {"read": 2, "written": 1, "quarantined": 1, "malformed": 1}
-    assert document["passed"] is True
-    assert {"rule", "outcome", "level"} <= set(document["rules"][0])
+    assert document["records"] == {"read": 2, "written": 1, "quarantined": 1, "malformed": 1, "with_unknown_fields": 0}
+    assert document["passed"] is True and document["unknown_fields"] == []
+    assert {"rule", "outcome", "level", "evaluated_metrics"} <= set(document["rules"][0])
     assert {r["outcome"] for r in document["rules"]} <= {"Passed", "Failed"}
+
+
+def _without_ratio_rules_in_row_results(records, ruleset):
+    """Glue read the other way: ratio rules never listed in a row's DataQualityRulesFail."""
+    results = evaluate_locally(records, ruleset)
+    rows = results.row_outcomes.withColumn(
+        RULES_FAIL, F.filter(RULES_FAIL, lambda rule: ~rule.startswith("Completeness") & ~rule.startswith("Uniqueness"))
+    )
+    return QualityResults(results.rule_outcomes, rows)
+
+
+def test_routing_is_the_same_whether_or_not_glue_lists_ratio_rules_per_row(spark):
+    lines = make_lines(["good"] * 6 + ["unknown_airline"], seed=8)
+    record = json.loads(lines[0])
+    record["description"] = None  # fails Completeness row by row, passes it as a batch
+    lines[0] = json.dumps(record)
+    rules = 'Rules = [ Completeness "description" >= 0.5, Uniqueness "complaint_id" > 0.5, IsComplete "airline", ColumnValues "airline" in ["AA", "AF", "BA", "DL", "EK", "IB", "KL", "LH", "LX", "UA"] ]'
+    listed, listed_sink = batch(spark, lines, rules=rules)
+    unlisted, unlisted_sink = batch(spark, lines, rules=rules, evaluate=_without_ratio_rules_in_row_results)
+    assert (listed.written, listed.quarantined) == (unlisted.written, unlisted.quarantined) == (6, 1)
+    assert listed_sink.quarantine == unlisted_sink.quarantine
+    assert [q["reasons"] for q in listed_sink.quarantine] == [[rules.split(", ", 3)[3].removesuffix(" ]")]]
+
+
+def test_a_rule_glue_could_not_evaluate_fails_the_batch(spark):
+    def erring(records, ruleset):
+        results = evaluate_locally(records, ruleset)
+        outcomes = (RuleOutcome("CustomSql \"select 1\" > 0", "Error", "SQL failed"),) + results.rule_outcomes
+        return QualityResults(outcomes, results.row_outcomes)
+
+    report, sink = batch(spark, make_lines(["good"] * 2, seed=9), evaluate=erring)
+    assert report.failures == ('data quality rule could not be evaluated: CustomSql "select 1" > 0 (SQL failed)',)
+    assert sink.events == []
+
+
+def test_rules_not_evaluated_locally_are_reported_and_do_not_fail_the_run(spark):
+    report, _ = batch(spark, make_lines(["good"] * 2, seed=10), rules='Rules = [ RowCount > avg(last(3)), IsComplete "airline" ]')
+    assert report.passed
+    assert [(r.rule, r.outcome) for r in report.rules] == [("RowCount > avg(last(3))", "NotEvaluatedLocally"), ('IsComplete "airline"', "Passed")]
+
+
+def test_fields_the_schema_does_not_declare_are_counted_named_and_not_written(spark):
+    lines = make_lines(["good"] * 3, seed=11)
+    drifted = [json.loads(line) for line in lines]
+    drifted[0]["loyalty_tier"] = "gold"
+    drifted[1]["loyalty_tier"], drifted[1]["seat"] = "silver", "12A"
+    report, sink = batch(spark, [json.dumps(r) for r in drifted])
+    assert (report.with_unknown_fields, report.unknown_fields) == (2, ("loyalty_tier", "seat"))
+    assert report.as_dict()["unknown_fields"] == ["loyalty_tier", "seat"]
+    assert all("loyalty_tier" not in row for row in sink.output) and len(sink.output) == 3
+
+
+def test_a_table_without_a_partition_column_is_written_unpartitioned(spark):
+    schema = load_schema('{"columns": [{"name": "id", "type": "int"}, {"name": "name", "type": "string"}]}')
+    report, sink = batch(spark, ['{"id": 1, "name": "a"}', '{"id": 2}', "oops"], rules='Rules = [ IsComplete "name" ]', schema=schema)
+    assert (report.written, report.quarantined, sink.partition_column) == (1, 2, None)
+    assert sink.output == [{"id": 1, "name": "a"}]
+
+
+class _LosingSink(MemorySink):
+    def write_output(self, records, partition_column):
+        super().write_output(records.limit(1), partition_column)
+
+
+def test_rows_lost_on_the_way_to_the_sink_stop_the_batch(spark):
+    with pytest.raises(ReconciliationError, match=r"^records do not reconcile: read 3 != written 1 \+ quarantined 0$"):
+        batch(spark, make_lines(["good"] * 3, seed=12), sink=_LosingSink())

@@ -81,7 +81,8 @@ def test_bundled_schema_loads():
     ("document", "message"),
     [
         ("not json", "schema is not of the form"),
-        ('{"columns": []}', "schema is not of the form"),
+        ('{"columns": [1]}', "schema is not of the form"),
+        ('{"columns": [{"name": "a", "type": "string"}], "partition": "a"}', "schema is not of the form"),
         ('{"columns": [], "partition": {"column": "d", "from": "t"}}', "schema declares no columns"),
         ('{"columns": [{"name": "a", "type": "uuid"}], "partition": {"column": "d", "from": "a"}}', "unsupported type 'uuid'"),
         ('{"columns": [{"name": "a", "type": "string"}], "partition": {"column": "d", "from": "a"}}', "must be a date or timestamp"),
