@@ -33,6 +33,7 @@ $(RUNTIME_STAMP): requirements.txt | check-python
 	@touch $@
 
 $(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
+	@$(VENV_PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "error: the tests run the job on Glue 5.0's Python, 3.11 (awsgluedataplanepython requires it), found $$($(VENV_PYTHON) --version 2>&1); rm -rf $(VENV) and set PYTHON=/path/to/python3.11" >&2; exit 1; }
 	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 

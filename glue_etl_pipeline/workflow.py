@@ -13,8 +13,11 @@ from glue_etl_pipeline.alerts import Alerts
 from glue_etl_pipeline.compliance import acknowledge
 from glue_etl_pipeline.config import RETRY_POLICY, STATE_MACHINE_TIMEOUT_MINUTES, EnvironmentConfig
 from glue_etl_pipeline.etl_job import LOG_RETENTION
+from gluescripts.etl.errors import DATA_QUALITY_FAILED
 
 FAILURE_ERROR = "GlueEtlPipelineFailed"
+DATA_QUALITY_ERROR = "DataQualityFailed"
+JOB_RUN_ERROR = "GlueJobRunFailed"
 SUCCESS_MESSAGE = "The Glue ETL pipeline succeeded in environment {}.\n\nState machine: {}\nExecution: {}\nJob run: {}"
 FAILURE_MESSAGE = (
     "The Glue ETL pipeline failed in environment {}.\n\n"
@@ -23,7 +26,7 @@ FAILURE_MESSAGE = (
 
 
 class EtlWorkflow(Construct):
-    """Standard state machine: StartJobRun (.sync) with retries; on any error, notify and fail."""
+    """Standard state machine: StartJobRun (.sync), transient failures retried, data quality failures not; on failure, notify once and fail."""
 
     def __init__(
         self,
@@ -48,8 +51,25 @@ class EtlWorkflow(Construct):
             },
             result_path="$.glue",
         )
-        # Transient Glue API errors and failed job runs alike: the original design's 3 x 10 s.
-        run_job.add_retry(
+        # Inside a Parallel so a failure can be told apart before retrying: the job's data quality
+        # verdict (its marker in the run's ErrorMessage, which the task failure's Cause carries as
+        # JobRun JSON) is re-raised under its own name and not retried, since a rerun would only
+        # repeat it; anything else is re-raised as a job failure and retried with backoff and jitter.
+        # A Fail state may not raise a "States." name, hence the pipeline's own names.
+        classify = (
+            sfn.Choice(self, "Classify failure")
+            .when(
+                sfn.Condition.string_matches("$.error.Cause", f"*{DATA_QUALITY_FAILED}*"),
+                sfn.Fail(self, "Data quality failed", error=DATA_QUALITY_ERROR, cause_path="$.error.Cause"),
+            )
+            .otherwise(sfn.Fail(self, "Job run failed", error=JOB_RUN_ERROR, cause_path="$.error.Cause"))
+        )
+        run_job.add_catch(classify, errors=[sfn.Errors.ALL], result_path="$.error")
+        # The one branch's output (the input plus the job run) is what follows the attempt.
+        attempt = sfn.Parallel(self, "Attempt", output_path="$[0]")
+        attempt.branch(run_job)
+        attempt.add_retry(errors=[DATA_QUALITY_ERROR], max_attempts=0)
+        attempt.add_retry(
             errors=[sfn.Errors.ALL],
             max_attempts=RETRY_POLICY.max_attempts,
             interval=Duration.seconds(RETRY_POLICY.interval_seconds),
@@ -65,10 +85,8 @@ class EtlWorkflow(Construct):
             sfn.JsonPath.string_at("$.error.Error"),
             sfn.JsonPath.string_at("$.error.Cause"),
         )
-        # A Fail state may not raise a "States." error name, which is what the Catch usually holds;
-        # the execution fails with the pipeline's own name and the original cause.
         failed = sfn.Fail(self, "Pipeline failed", error=FAILURE_ERROR, cause_path="$.error.Cause")
-        run_job.add_catch(notify_failure.next(failed), errors=[sfn.Errors.ALL], result_path="$.error")
+        attempt.add_catch(notify_failure.next(failed), errors=[sfn.Errors.ALL], result_path="$.error")
         succeeded = sfn.Succeed(self, "Pipeline succeeded")
         if config.notify_on_success:
             notify_success = self._notification(
@@ -81,9 +99,9 @@ class EtlWorkflow(Construct):
             )
             # A run whose data is written must not be reported failed because a notice could not be sent.
             notify_success.add_catch(succeeded, errors=[sfn.Errors.ALL], result_path="$.notificationError")
-            definition = run_job.next(notify_success).next(succeeded)
+            definition = attempt.next(notify_success).next(succeeded)
         else:
-            definition = run_job.next(succeeded)
+            definition = attempt.next(succeeded)
 
         self.log_group = logs.LogGroup(
             self,

@@ -1,4 +1,4 @@
-"""`make bench`: the full job logic against plain Spark JSON-to-Parquet on the same 1,000,000 records.
+"""`make bench`: the full job logic (local data quality engine) against plain Spark JSON-to-Parquet on the same 1,000,000 records.
 
 Both run in one Spark session on the same files, twice each after a warm-up; the best time of each
 is compared. Target: the full job at most 1.3 x the plain conversion.
@@ -14,7 +14,7 @@ from pathlib import Path
 from pyspark.sql import types as T
 
 from gluescripts.etl.bundled import RULESET_FILE, SCHEMA_FILE, bundled_text
-from gluescripts.etl.dqdl import parse_ruleset
+from gluescripts.etl.evaluate import evaluate_locally
 from gluescripts.etl.local_io import DirectorySink, read_json_lines
 from gluescripts.etl.pipeline import process_batch
 from gluescripts.etl.schema import load_schema, spark_type
@@ -42,7 +42,7 @@ def main() -> None:
         print(f"generated {args.records:,} records in {time.perf_counter() - started:.1f} s")
     size_mb = sum(p.stat().st_size for p in source.iterdir()) / 1e6
 
-    schema, rules = load_schema(bundled_text(SCHEMA_FILE)), parse_ruleset(bundled_text(RULESET_FILE))
+    schema, ruleset = load_schema(bundled_text(SCHEMA_FILE)), bundled_text(RULESET_FILE)
     spark = local_spark_session("json-to-pq-bench", quick_start=False)
 
     def plain() -> None:
@@ -53,7 +53,8 @@ def main() -> None:
     def full() -> None:
         target = workdir / "full"
         shutil.rmtree(target, ignore_errors=True)
-        report = process_batch(read_json_lines(spark, str(source)), schema, rules, 1.0, DirectorySink(str(target)))
+        lines = read_json_lines(spark, str(source))
+        report = process_batch(lines, schema, ruleset, evaluate_locally, 1.0, DirectorySink(str(target)))
         assert report.read == report.written + report.quarantined == args.records
 
     def timed(run) -> float:

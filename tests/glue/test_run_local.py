@@ -78,15 +78,38 @@ def test_failing_dataset_rule_exits_1_with_one_line(spark, tmp_path, capsys):
         ),
         (
             lambda tmp: ["--input", str(PROJECT_ROOT / "samples"), "--output", str(tmp / "o"), "--ruleset", str(tmp / "mean.dqdl")],
-            "--ruleset {tmp}/mean.dqdl: unsupported rule type 'Mean' in 'Mean \"rating\" > 3'",
+            "--ruleset {tmp}/mean.dqdl: unknown rule type 'Bogus' in 'Bogus \"rating\" > 3'",
         ),
     ],
 )
 def test_bad_arguments_are_one_line_errors(tmp_path, make_args, message):
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "nothing.jsonl").write_text("")
-    (tmp_path / "mean.dqdl").write_text('Rules = [ Mean "rating" > 3 ]')
+    (tmp_path / "mean.dqdl").write_text('Rules = [ Bogus "rating" > 3 ]')
     result = run_local(*make_args(tmp_path))
     assert result.returncode == 2
     assert result.stderr.startswith("error: " + message.format(tmp=tmp_path))
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_table_of_your_own_without_a_date_column(spark, tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "part-1.jsonl").write_text(
+        '{"sku": "A-1", "qty": 3, "colour": "red"}\n{"sku": "A-2", "qty": -1}\n{"sku": null, "qty": 2}\n{"sku": "A-4", "qty": "two"}\n'
+    )
+    (tmp_path / "schema.json").write_text('{"columns": [{"name": "sku", "type": "string"}, {"name": "qty", "type": "int"}]}')
+    (tmp_path / "rules.dqdl").write_text(
+        'Rules = [ IsComplete sku, ColumnValues "qty" >= 0, RowCount > avg(last(3)), Mean "qty" > 1 ]'
+    )
+    arguments = ["--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--schema", str(tmp_path / "schema.json"),
+                 "--ruleset", str(tmp_path / "rules.dqdl"), "--max-quarantine-fraction", "0.8"]
+    assert run_local_module.run(arguments) == 0
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[0] == "records read 4: written 1, quarantined 3 (malformed 1, with unknown fields 1)"
+    assert "fields not in the schema (not written): colour" in printed
+    assert "not evaluated locally" in printed and "RowCount > avg(last(3))" in printed
+    report = json.loads((tmp_path / "out" / "dq_report.json").read_text())
+    assert [r["outcome"] for r in report["rules"]] == ["Failed", "Failed", "NotEvaluatedLocally", "NotEvaluatedLocally"]
+    assert report["unknown_fields"] == ["colour"]
+    assert [p.suffix for p in (tmp_path / "out" / "parquet").iterdir() if not p.name.startswith((".", "_"))] == [".parquet"]
+    assert spark.read.parquet(str(tmp_path / "out" / "parquet")).collect()[0].asDict() == {"sku": "A-1", "qty": 3}

@@ -216,15 +216,24 @@ def test_state_machine_is_standard_with_tracing_and_full_logging(prod_template):
     assert properties["StateMachineName"] == "glue-etl-pipeline-prod"
 
 
-def test_state_machine_runs_the_job_synchronously_with_retries(prod_template):
+def test_state_machine_runs_the_job_synchronously_retrying_all_but_data_quality_failures(prod_template):
     definition = definition_of(prod_template)
-    run = definition["States"][definition["StartAt"]]
-    assert run["Resource"] == "arn:TOKEN:states:::glue:startJobRun.sync"
-    assert run["Retry"] == [
-        {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 10, "MaxAttempts": 3, "BackoffRate": 2, "JitterStrategy": "FULL"}
+    attempt = definition["States"][definition["StartAt"]]
+    assert attempt["Type"] == "Parallel" and attempt["OutputPath"] == "$[0]"
+    assert attempt["Retry"] == [
+        {"ErrorEquals": ["DataQualityFailed"], "MaxAttempts": 0},
+        {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 10, "MaxAttempts": 3, "BackoffRate": 2, "JitterStrategy": "FULL"},
     ]
-    assert run["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Notify failure"}]
-    assert definition["States"][run["Next"]] == {"Type": "Succeed"}
+    assert attempt["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Notify failure"}]
+    assert definition["States"][attempt["Next"]] == {"Type": "Succeed"}
+    (branch,) = attempt["Branches"]
+    run = branch["States"][branch["StartAt"]]
+    assert run["Resource"] == "arn:TOKEN:states:::glue:startJobRun.sync" and "Retry" not in run
+    assert run["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Classify failure"}]
+    (choice,) = branch["States"]["Classify failure"]["Choices"]
+    assert choice == {"Variable": "$.error.Cause", "StringMatches": "*GlueEtlDataQualityFailed*", "Next": "Data quality failed"}
+    assert branch["States"]["Data quality failed"] == {"Type": "Fail", "Error": "DataQualityFailed", "CausePath": "$.error.Cause"}
+    assert branch["States"]["Job run failed"] == {"Type": "Fail", "Error": "GlueJobRunFailed", "CausePath": "$.error.Cause"}
 
 
 def test_failure_path_publishes_a_readable_message_then_fails(prod_template):

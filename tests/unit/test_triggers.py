@@ -169,7 +169,7 @@ def test_success_notification_only_when_asked(dev_template, prod_template):
     from tests.unit.test_stack import definition_of
 
     dev_states = definition_of(dev_template)["States"]
-    assert dev_states["Run Glue job"]["Next"] == "Notify success"
+    assert dev_states["Attempt"]["Next"] == "Notify success"
     assert dev_states["Notify success"]["Parameters"]["Subject"] == "[DEV] Glue ETL pipeline succeeded"
     assert dev_states["Notify success"]["Next"] == "Pipeline succeeded"
     assert "Notify success" not in definition_of(prod_template)["States"]

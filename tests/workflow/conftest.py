@@ -54,7 +54,7 @@ def definition_with_tokens_resolved(template, names: dict[str, str]) -> str:
 class Workflow:
     client: object
     topic_arn: str
-    plan: list[str]
+    plan: list
     waits: list[float] = field(default_factory=list)
 
     def create(self, template) -> str:
@@ -111,12 +111,24 @@ def workflow(monkeypatch):
     plan: list[str] = []
     original_init = FakeJobRun.__init__
 
+    original_as_dict = FakeJobRun.as_dict
+
     def planned_run(self, *args, **kwargs):
         original_init(self, *args, **kwargs)
-        final_state = plan.pop(0) if plan else "SUCCEEDED"
+        # A plan entry is a final state, or (state, ErrorMessage) as Glue reports a script's exception.
+        final_state, self._error_message = (plan.pop(0) if plan else "SUCCEEDED", None)
+        if isinstance(final_state, tuple):
+            final_state, self._error_message = final_state
         self._transitions = [("STARTING", "RUNNING"), ("RUNNING", final_state)]
 
+    def with_error_message(self):
+        shown = original_as_dict(self)
+        if getattr(self, "_error_message", None) and shown["JobRunState"] != "RUNNING":
+            shown["ErrorMessage"] = self._error_message
+        return shown
+
     monkeypatch.setattr(FakeJobRun, "__init__", planned_run)
+    monkeypatch.setattr(FakeJobRun, "as_dict", with_error_message)
     recorded = Workflow(client=None, topic_arn="", plan=plan)
     monkeypatch.setattr(retrier_decl, "time", type("RecordedTime", (), {"sleep": staticmethod(recorded.waits.append)}))
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):

@@ -56,7 +56,7 @@ def test_a_job_failing_every_time_is_tried_four_times_then_notified_once_and_fai
     message = notice["message"]
     assert message.startswith("The Glue ETL pipeline failed in environment PROD.")
     assert f"Execution: {result['arn']}" in message
-    assert "Error: States.TaskFailed" in message
+    assert "Error: GlueJobRunFailed" in message
     assert JOB_NAME in message and '"JobRunState":"FAILED"' in message.replace(" ", "")
     failed = [event for event in result["history"] if event["type"] == "ExecutionFailed"]
     assert failed[0]["executionFailedEventDetails"]["error"] == "GlueEtlPipelineFailed"
@@ -87,8 +87,10 @@ def test_the_retry_policy_in_the_definition(prod_template):
             prod_template, {"AWS::Partition": "aws", "EtlJob5EDC7C77": JOB_NAME, "AlertsTopicCF7C81C9": "arn:aws:sns:us-east-1:123456789012:t"}
         )
     )
-    (retry,) = definition["States"]["Run Glue job"]["Retry"]
+    no_retry, retry = definition["States"]["Attempt"]["Retry"]
+    assert no_retry == {"ErrorEquals": ["DataQualityFailed"], "MaxAttempts": 0}
     assert retry == {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 10, "MaxAttempts": 3, "BackoffRate": 2, "JitterStrategy": "FULL"}
+    assert "Retry" not in definition["States"]["Attempt"]["Branches"][0]["States"]["Run Glue job"]
 
 
 @pytest.mark.skipif(shutil.which("npx") is None, reason="asl-validator is installed by make test")
@@ -104,3 +106,25 @@ def test_definition_passes_asl_validator(templates, environment, tmp_path):
         ["npx", "--no-install", "asl-validator", "--json-path", str(path)], cwd=PROJECT_ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_data_quality_failure_is_not_retried_and_notified_once(workflow, prod_template):
+    verdict = "GlueEtlDataQualityFailed: travel.complaints: data quality rule failed: RowCount > 0"
+    workflow.plan.append(("FAILED", verdict))
+    result = workflow.run(workflow.create(prod_template))
+    assert result["status"] == "FAILED"
+    assert task_attempts(result["history"]) == 1
+    assert workflow.waits == []
+    (notice,) = workflow.notifications()
+    assert "Error: DataQualityFailed" in notice["message"] and verdict in notice["message"]
+    failed = [event for event in result["history"] if event["type"] == "ExecutionFailed"]
+    assert failed[0]["executionFailedEventDetails"]["error"] == "GlueEtlPipelineFailed"
+
+
+def test_any_other_script_failure_is_retried(workflow, prod_template):
+    workflow.plan.extend([("FAILED", "Py4JJavaError: An error occurred while calling o123.parquet"), "SUCCEEDED"])
+    result = workflow.run(workflow.create(prod_template))
+    assert result["status"] == "SUCCEEDED"
+    assert task_attempts(result["history"]) == 2
+    assert len(workflow.waits) == 1 and 0 <= workflow.waits[0] <= 10
+    assert workflow.notifications() == []
