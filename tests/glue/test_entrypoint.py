@@ -175,18 +175,7 @@ def quarantined(world) -> list[dict]:
 def test_glue_starts_the_shipped_script_with_the_bookmark_option_in_job_init(glue):
     write_files(glue.input_dir, 60, files=2, bad_fraction=0.05, seed=21)
     glue.run()
-    assert sys.modules["gluescripts.etl.pipeline"].__file__.startswith(str(glue.package))
-    assert glue.init_args["job_bookmark_option"] == "job-bookmark-enable"
-    assert (glue.init_args["JOB_ID"], glue.init_args["JOB_RUN_ID"], glue.init_args["TempDir"]) == ("j_0123", "jr_0123", "s3://tmp/")
-    kinds = [event[0] for event in glue.events]
-    assert kinds == ["init", "read", "commit"]
-    assert glue.events[1][2] == "read_travel_complaints"
-    assert glue.events[2] == ("commit", [True, True])  # committed after both writes
-
-
-def test_glue_data_quality_runs_once_publishing_under_the_job_name(glue):
-    write_files(glue.input_dir, 30, files=1, bad_fraction=0.0, seed=22)
-    glue.run()
+    # Glue Data Quality runs once, on the bundled ruleset, publishing under the job's name.
     ((ruleset, publishing, additional),) = glue.dq_calls
     assert ruleset.lstrip().startswith("#") and "Rules = [" in ruleset
     assert publishing == {
@@ -195,6 +184,13 @@ def test_glue_data_quality_runs_once_publishing_under_the_job_name(glue):
         "enableDataQualityResultsPublishing": True,
     }
     assert additional == {"performanceTuning.caching": "CACHE_NOTHING", "compositeRuleEvaluation.method": "ROW"}
+    assert sys.modules["gluescripts.etl.pipeline"].__file__.startswith(str(glue.package))
+    assert glue.init_args["job_bookmark_option"] == "job-bookmark-enable"
+    assert (glue.init_args["JOB_ID"], glue.init_args["JOB_RUN_ID"], glue.init_args["TempDir"]) == ("j_0123", "jr_0123", "s3://tmp/")
+    kinds = [event[0] for event in glue.events]
+    assert kinds == ["init", "read", "commit"]
+    assert glue.events[1][2] == "read_travel_complaints"
+    assert glue.events[2] == ("commit", [True, True])  # committed after both writes
 
 
 def test_rows_glue_marks_failed_by_a_row_rule_are_quarantined_with_that_rule(glue, spark):

@@ -46,7 +46,7 @@ def make_lines(kinds: list[str], seed: int) -> list[str]:
     return lines
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     kinds=st.lists(st.sampled_from(("good",) * 4 + BAD_KINDS), min_size=1, max_size=40),
     blank_lines=st.integers(min_value=0, max_value=3),
