@@ -286,26 +286,25 @@ class _Evaluation:
                 condition = term if condition is None else condition & term
             frame = frame.join(F.broadcast(marked), condition, "left").drop(*[f"__k{position}_{c}" for c in group.columns])
             flags[group] = F.coalesce(F.col(flag), F.lit(False))
-        statuses = [(node.text, self._row_status(node, flags)) for node in self.rules]
+        passing, failing, skipped = [], [], []
+        for node in self.rules:
+            passes = self._row_pass(node, flags)
+            if passes is None:
+                skipped.append(F.lit(node.text))
+            else:
+                passing.append(F.when(passes, F.lit(node.text)))
+                failing.append(F.when(~passes, F.lit(node.text)))
 
-        def listed(status: str) -> Column:
-            return F.array_compact(F.array(*[F.when(value == status, F.lit(text)) for text, value in statuses]))
+        def listed(entries: list[Column]) -> Column:
+            return F.array_compact(F.array(*entries)) if entries else F.array().cast("array<string>")
 
-        empty = F.array().cast("array<string>")
         frame = frame.select(
             *self.data_columns,
-            (listed(PASSED) if statuses else empty).alias(RULES_PASS),
-            (listed(FAILED) if statuses else empty).alias(RULES_FAIL),
-            (listed("Skipped") if statuses else empty).alias(RULES_SKIP),
+            listed(passing).alias(RULES_PASS),
+            listed(failing).alias(RULES_FAIL),
+            (F.array(*skipped) if skipped else F.array().cast("array<string>")).alias(RULES_SKIP),
         )
         return frame.withColumn(EVALUATION_RESULT, F.when(F.size(RULES_FAIL) > 0, F.lit(FAILED)).otherwise(F.lit(PASSED)))
-
-    def _row_status(self, node: RuleNode, flags: dict[_KeyGroup, Column], in_composite: bool = False) -> Column:
-        """Passed, Failed or Skipped for each row."""
-        passes = self._row_pass(node, flags, in_composite)
-        if passes is None:
-            return F.lit("Skipped")
-        return F.when(passes, F.lit(PASSED)).otherwise(F.lit(FAILED))
 
     def _row_pass(self, node: RuleNode, flags: dict[_KeyGroup, Column], in_composite: bool = False) -> Column | None:
         """Whether each row passes `node`, or None when the rule has no row-level result."""

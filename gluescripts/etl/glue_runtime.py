@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 
 import boto3
-from pyspark import StorageLevel
 from pyspark.context import SparkContext
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -70,7 +69,7 @@ class GlueRuntime:
 
         Results go to Glue Data Quality and CloudWatch under the job's name as evaluation context.
         The input is already cached by the caller, so Glue is asked not to cache it again; the
-        row-level results are kept, since the caller counts and writes them.
+        caller keeps the routed row-level results it counts and writes.
         """
         from awsgluedq.transforms import EvaluateDataQuality  # type: ignore[import-not-found]
 
@@ -87,10 +86,7 @@ class GlueRuntime:
         )
         outcomes = SelectFromCollection.apply(dfc=collection, key=RULE_OUTCOMES).toDF().collect()
         rows = SelectFromCollection.apply(dfc=collection, key=ROW_LEVEL_OUTCOMES).toDF()
-        return QualityResults(
-            rule_outcomes_from_rows(row.asDict(recursive=True) for row in outcomes),
-            rows.persist(StorageLevel.MEMORY_AND_DISK),
-        )
+        return QualityResults(rule_outcomes_from_rows(row.asDict(recursive=True) for row in outcomes), rows)
 
     def sink(self, output_path: str, quarantine_path: str) -> S3Sink:
         return S3Sink(output_path, quarantine_path, self.args.get("JOB_RUN_ID") or self.args["JOB_NAME"])

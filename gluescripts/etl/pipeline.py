@@ -108,18 +108,28 @@ def process_batch(
         intake = _intake(parsed)
         typed = parsed.filter(F.col(MALFORMED_REASON).isNull()).select(*schema.column_names)
         results = evaluate(typed, ruleset)
+        # Routed once and kept: the count and both writes read it, not the evaluation again.
+        routed = (
+            results.row_outcomes.select(*schema.column_names, quarantine_reasons(results.rule_outcomes).alias(REASONS))
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        )
         try:
-            return _route_and_write(parsed, intake, results, schema, max_quarantine_fraction, sink)
+            return _route_and_write(parsed, routed, intake, results, schema, max_quarantine_fraction, sink)
         finally:
-            results.row_outcomes.unpersist()
+            routed.unpersist()
     finally:
         parsed.unpersist()
 
 
 def _route_and_write(
-    parsed: DataFrame, intake: _Intake, results: QualityResults, schema: TableSchema, max_fraction: float, sink: Sink
+    parsed: DataFrame,
+    routed: DataFrame,
+    intake: _Intake,
+    results: QualityResults,
+    schema: TableSchema,
+    max_fraction: float,
+    sink: Sink,
 ) -> BatchReport:
-    routed = results.row_outcomes.withColumn(REASONS, quarantine_reasons(results.rule_outcomes))
     is_quarantined = F.size(REASONS) > 0
     expected_quarantine = intake.malformed + routed.filter(is_quarantined).count()
     failures = batch_failures(results.rule_outcomes)
