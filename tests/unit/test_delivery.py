@@ -67,7 +67,9 @@ def test_build_tests_publishes_results_even_on_failure_synthesizes_once_and_publ
     assert {"publish": "cdk.out", "artifact": "cdk-out", "displayName": "Publish the cloud assembly"} in steps
     tasks = {s.get("task") for s in steps_of_template("pipelines/setup-tools.yml")}
     assert {"UsePythonVersion@0", "UseNode@1", "Cache@2"} <= tasks
-    assert PIPELINE["variables"]["PYTHON_VERSION"] == "3.12"
+    assert PIPELINE["variables"]["PYTHON_VERSION"] == "3.11"  # Glue 5.0's, as awsgluedataplanepython requires
+    assert PIPELINE["variables"]["NODE_VERSION"] == "22.x"
+    assert PIPELINE["lockBehavior"] == "sequential"
 
 
 def steps_of_template(path: str) -> list[dict]:
