@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import Annotations, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -32,6 +32,13 @@ class Alerts(Construct):
             )
             if config.notification_email:
                 topic.add_subscription(subscriptions.EmailSubscription(config.notification_email))
+            else:
+                # Failures would be published to a topic no one reads: say so at every synth.
+                Annotations.of(self).add_warning_v2(
+                    "glue-etl-pipeline:alerts-reach-nobody",
+                    f"[{config.name}] notifications go to a new topic without subscribers; "
+                    "set notification_email or topic_arn in environment.conf",
+                )
             self.topic = topic
             self._key = key
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -11,6 +12,7 @@ from glue_etl_pipeline.config import EnvironmentConfig
 
 NONCURRENT_VERSION_DAYS = 30
 ACCESS_LOG_DAYS = 90
+ACCESS_LOG_PREFIX = "raw-data/"
 
 
 class RawDataBucket(Construct):
@@ -45,8 +47,6 @@ class RawDataBucket(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             # Raw data is the only copy of what arrived: keep it unless the environment says otherwise.
             removal_policy=removal_policy,
-            server_access_logs_bucket=access_logs,
-            server_access_logs_prefix="raw-data/",
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-noncurrent-versions",
@@ -55,6 +55,7 @@ class RawDataBucket(Construct):
                 )
             ],
         )
+        self._log_access(access_logs)
         # CDK turns the notifications on with its own singleton handler, whose role it builds itself.
         handler = Stack.of(self).node.try_find_child("BucketNotificationsHandler050a0587b7544547bf325f094a3db834")
         if handler is not None:
@@ -64,3 +65,28 @@ class RawDataBucket(Construct):
                 "aws-cdk-lib's bucket-notifications handler runs only during deployment; its role and "
                 "its logs-only managed policy are created by CDK and cannot be replaced.",
             )
+
+    def _log_access(self, access_logs: s3.Bucket) -> None:
+        """Server access logs delivered under a bucket policy, set explicitly.
+
+        CDK's `server_access_logs_bucket` picks between a bucket policy and the LogDeliveryWrite
+        ACL by a feature flag that only the CDK CLI passes from cdk.json; with the ACL, a plain
+        `python app.py` fails on the bucket-owner-enforced ownership. The policy is what AWS
+        recommends (Amazon S3 User Guide, "Enabling Amazon S3 server access logging").
+        """
+        stack = Stack.of(self)
+        self.bucket.node.default_child.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
+            destination_bucket_name=access_logs.bucket_name, log_file_prefix=ACCESS_LOG_PREFIX
+        )
+        access_logs.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="S3ServerAccessLogsPolicy",
+                principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+                actions=["s3:PutObject"],
+                resources=[access_logs.arn_for_objects(f"{ACCESS_LOG_PREFIX}*")],
+                conditions={
+                    "ArnLike": {"aws:SourceArn": self.bucket.bucket_arn},
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                },
+            )
+        )

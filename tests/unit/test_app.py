@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 from aws_cdk import App
+from aws_cdk.assertions import Annotations, Match
 
 from glue_etl_pipeline import main as entry
 from tests.helpers import PROJECT_ROOT
@@ -67,3 +70,28 @@ def test_cdk_synth_with_broken_config_prints_one_line_without_traceback(tmp_path
     assert result.returncode != 0
     assert "error: environment.conf [PROD] number_of_workers = 'four': expected a whole number from 2 to 1000" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_plain_python_app_synthesizes_every_environment_without_the_cli(tmp_path, templates):
+    """No cdk.json feature flags reach a plain `python app.py`: the stacks must not depend on them."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CDK_")}
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+        env={**environment, "CDK_OUTDIR": str(tmp_path)}, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    for name, template in templates.items():
+        plain = json.loads((tmp_path / f"GlueEtlPipeline-{name}.template.json").read_text())["Resources"]
+        with_flags = template.to_json()["Resources"]
+        assert {k: v["Type"] for k, v in plain.items()} == {k: v["Type"] for k, v in with_flags.items()}
+
+
+def test_alerts_that_reach_nobody_are_a_one_line_warning_naming_the_environment(project_config):
+    app = App()
+    (stack,) = entry.build_app(app, project_config, "PROD")
+    warnings = [m.entry.data for m in Annotations.from_stack(stack).find_warning("*", Match.any_value())]
+    assert any(
+        w.startswith("[PROD] notifications go to a new topic without subscribers; set notification_email or topic_arn")
+        and "\n" not in w.split(" [ack:")[0]
+        for w in warnings
+    ), warnings
