@@ -7,6 +7,8 @@ acknowledgement covers exactly one resource and a new wildcard still fails the s
 
 from __future__ import annotations
 
+import json
+
 import jsii
 from aws_cdk import Acknowledgment, CfnResource, IAspect, Stack, Validations
 from constructs import IConstruct
@@ -22,6 +24,9 @@ def _render(value) -> str:
         return f"<{value['Ref']}>"
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         return f"<{'.'.join(value['Fn::GetAtt'])}>"
+    if isinstance(value, dict) and len(value) == 1 and next(iter(value)).startswith("Fn::"):
+        # Any other intrinsic (Fn::Select, Fn::Split, ...) is printed as compact JSON.
+        return json.dumps(value, separators=(",", ":"))
     raise ValueError(f"cannot render {value!r} as cdk-nag does")
 
 

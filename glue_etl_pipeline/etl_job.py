@@ -16,6 +16,7 @@ from constructs import Construct
 from glue_etl_pipeline.compliance import acknowledge, resource_finding
 from glue_etl_pipeline.config import EnvironmentConfig, S3Location
 from glue_etl_pipeline.job_package import ENTRYPOINT, PACKAGE_DIR, build_package_zip
+from glue_etl_pipeline.naming import settings_digest, stack_instance_id
 
 RULESET_FILE = PACKAGE_DIR / "ruleset.dqdl"
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
@@ -43,8 +44,10 @@ class EtlJob(Construct):
         stack = Stack.of(self)
         # Account and region in the name let every environment share one account and region.
         self.job_name = f"json-to-pq-{config.name.lower()}-{stack.account}-{stack.region}"
-        # Glue 5.0 writes driver and executor logs to <prefix>/error and <prefix>/output.
-        log_group_prefix = f"/aws-glue/jobs/{self.job_name}"
+        # Glue 5.0 writes driver and executor logs to <prefix>/error and <prefix>/output. The groups
+        # are kept after the stack is deleted, so the prefix names this stack instance: a new
+        # create never meets the groups an earlier one left behind.
+        log_group_prefix = f"/aws-glue/jobs/{self.job_name}-{stack_instance_id()}"
 
         self.role = iam.Role(
             self,
@@ -62,14 +65,19 @@ class EtlJob(Construct):
                 encryption_key=self.key,
                 removal_policy=RemovalPolicy.RETAIN,
             )
-        # Logs and bookmarks under the job's own key; output stays SSE-S3 so its readers need no key grant.
+        # Bookmarks under the job's own key; output stays SSE-S3 so its readers need no key grant.
+        # CloudWatch encryption is left out on purpose: with it Glue writes to log groups whose
+        # names carry the security configuration's (AWS Glue Developer Guide, "Encrypting logs
+        # written to CloudWatch Logs"), not to the groups above, which are already encrypted with
+        # the same key (CloudWatch Logs User Guide, "Encrypt log data in CloudWatch Logs using AWS KMS").
+        settings = {"bookmarks": "CSE-KMS", "s3": "SSE-S3"}
         security_configuration = glue.SecurityConfiguration(
             self,
             "SecurityConfiguration",
-            # Settings only, under a fixed name: keeping it after a delete would block the next deploy.
+            # Any change replaces a security configuration, and the replacement is created first:
+            # its name follows the settings, so the two never share one.
             removal_policy=RemovalPolicy.DESTROY,
-            security_configuration_name=f"{self.job_name}-security",
-            cloud_watch_encryption=glue.CloudWatchEncryption.kms(self.key),
+            security_configuration_name=f"{self.job_name}-security-{settings_digest(settings)}",
             job_bookmarks_encryption=glue.JobBookmarksEncryption.client_side_kms(self.key),
             s3_encryption=glue.S3Encryption.s3_managed(),
         )
@@ -109,11 +117,19 @@ class EtlJob(Construct):
             },
         )
 
+        acknowledge(
+            self.job,
+            "AwsSolutions-GL1",
+            "The job's log groups are created by this stack and encrypted with the job's KMS key; CloudWatch "
+            "encryption in the security configuration would make Glue write to other, renamed groups instead.",
+        )
+
         # Registered on the table, the ruleset is visible in Glue Data Quality beside the run results.
         glue.CfnDataQualityRuleset(
             self,
             "Ruleset",
-            name=f"{self.job_name}-ruleset",
+            # A new target table replaces the ruleset: the name follows it.
+            name=f"{self.job_name}-ruleset-{settings_digest(config.glue_db, config.table_name)}",
             description=f"Rules the {config.name} job applies to {config.glue_db}.{config.table_name}",
             ruleset=RULESET_FILE.read_text(encoding="utf-8"),
             target_table=glue.CfnDataQualityRuleset.DataQualityTargetTableProperty(
@@ -126,7 +142,7 @@ class EtlJob(Construct):
         key = kms.Key(
             self,
             "Key",
-            description=f"Encrypts the {config.name} Glue job's logs and job bookmarks",
+            description=f"Encrypts the {config.name} Glue job's log groups and job bookmarks",
             enable_key_rotation=True,
         )
         # CloudWatch Logs encrypts the job's log groups under its regional service identity.
@@ -188,7 +204,7 @@ class EtlJob(Construct):
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="WriteOwnLogs",
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"],
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                 resources=[own_log_groups],
             )
         )

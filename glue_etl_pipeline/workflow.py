@@ -13,6 +13,7 @@ from glue_etl_pipeline.alerts import Alerts
 from glue_etl_pipeline.compliance import acknowledge
 from glue_etl_pipeline.config import RETRY_POLICY, STATE_MACHINE_TIMEOUT_MINUTES, EnvironmentConfig
 from glue_etl_pipeline.etl_job import LOG_RETENTION
+from glue_etl_pipeline.naming import stack_instance_id
 from gluescripts.etl.errors import DATA_QUALITY_FAILED
 
 FAILURE_ERROR = "GlueEtlPipelineFailed"
@@ -106,8 +107,9 @@ class EtlWorkflow(Construct):
         self.log_group = logs.LogGroup(
             self,
             "Logs",
-            # The vendedlogs prefix keeps CloudWatch's resource policy from growing per state machine.
-            log_group_name=f"/aws/vendedlogs/states/glue-etl-pipeline-{config.name.lower()}",
+            # The vendedlogs prefix keeps CloudWatch's resource policy from growing per state machine;
+            # the stack instance in the name keeps a retained group from blocking the next create.
+            log_group_name=f"/aws/vendedlogs/states/glue-etl-pipeline-{config.name.lower()}-{stack_instance_id()}",
             retention=LOG_RETENTION,
             removal_policy=RemovalPolicy.RETAIN,
         )

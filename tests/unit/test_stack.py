@@ -29,7 +29,13 @@ def joined(value) -> str:
         return "${" + ".".join(value["Fn::GetAtt"]) + "}"
     if "Fn::Sub" in value:
         return value["Fn::Sub"]
+    if value == STACK_INSTANCE:
+        return "${StackInstance}"
     raise AssertionError(f"unexpected intrinsic {value}")
+
+
+# The last group of the stack id's UUID (glue_etl_pipeline.naming.stack_instance_id).
+STACK_INSTANCE = {"Fn::Select": [4, {"Fn::Split": ["-", {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}]}]}
 
 
 def test_one_stack_per_environment(templates):
@@ -72,7 +78,7 @@ def test_glue_job_arguments_bookmarks_logging_and_metrics(prod_template):
     assert "--enable-metrics" in arguments
     assert arguments["--enable-observability-metrics"] == "true"
     assert joined(arguments["--custom-logGroup-prefix"]) == (
-        "/aws-glue/jobs/json-to-pq-prod-${AWS::AccountId}-${AWS::Region}"
+        "/aws-glue/jobs/json-to-pq-prod-${AWS::AccountId}-${AWS::Region}-${StackInstance}"
     )
 
 
@@ -98,9 +104,9 @@ def test_glue_and_workflow_log_group_names(prod_template):
     groups = prod_template.find_resources("AWS::Logs::LogGroup")
     names = sorted(joined(group["Properties"]["LogGroupName"]) for group in groups.values())
     assert names == [
-        "/aws-glue/jobs/json-to-pq-prod-${AWS::AccountId}-${AWS::Region}/error",
-        "/aws-glue/jobs/json-to-pq-prod-${AWS::AccountId}-${AWS::Region}/output",
-        "/aws/vendedlogs/states/glue-etl-pipeline-prod",
+        "/aws-glue/jobs/json-to-pq-prod-${AWS::AccountId}-${AWS::Region}-${StackInstance}/error",
+        "/aws-glue/jobs/json-to-pq-prod-${AWS::AccountId}-${AWS::Region}-${StackInstance}/output",
+        "/aws/vendedlogs/states/glue-etl-pipeline-prod-${StackInstance}",
     ]
 
 
