@@ -180,8 +180,10 @@ class EtlJob(Construct):
     def _grant_permissions(self, config: EnvironmentConfig, source: S3Location, log_group_prefix: str) -> None:
         stack = Stack.of(self)
         self._grant_s3(source, ["s3:GetObject"])
-        self._grant_s3(config.destination_s3_location, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"])
-        self._grant_s3(config.quarantine_s3_location, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"])
+        # Spark writes through multipart uploads and renames (copy, then delete) its temporary files.
+        writes = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+        self._grant_s3(config.destination_s3_location, writes)
+        self._grant_s3(config.quarantine_s3_location, writes)
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadOwnCatalogTable",
@@ -246,12 +248,11 @@ class EtlJob(Construct):
     def _grant_s3(self, location: S3Location, object_actions: list[str]) -> None:
         bucket_arn = f"arn:{Aws.PARTITION}:s3:::{location.bucket}"
         object_arns = [f"{bucket_arn}/{location.object_pattern}"]
-        list_condition = None
         if location.prefix:
             folder = location.prefix.rstrip("/")
-            # Hadoop's S3 clients probe the folder key itself and may write a "<folder>_$folder$" marker.
-            object_arns.append(f"{bucket_arn}/{folder}_$folder$")
-            list_condition = {"StringLike": {"s3:prefix": [folder, location.object_pattern]}}
+            # Hadoop's S3 clients probe the folder key itself (a HEAD of "<folder>") and may write a
+            # "<folder>_$folder$" marker beside it.
+            object_arns += [f"{bucket_arn}/{folder}", f"{bucket_arn}/{folder}_$folder$"]
         self.role.add_to_policy(iam.PolicyStatement(actions=object_actions, resources=object_arns))
         acknowledge(
             self,
@@ -259,6 +260,8 @@ class EtlJob(Construct):
             f"Objects under {'the stack raw bucket' if Token.is_unresolved(location.bucket) else location.uri}: Spark "
             "names its files at run time, so the job needs every key under the configured prefix and nothing outside it.",
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket_arn], conditions=list_condition)
-        )
+        # Listing is granted on the whole bucket, not narrowed by s3:prefix: a HEAD or GET of a
+        # missing key carries no prefix, and without s3:ListBucket S3 answers it 403 instead of 404
+        # (Amazon S3 API Reference, HeadObject, "Permissions"), which Spark's S3 clients take for
+        # access denied. Listing shows key names only; reading stays limited to the prefix above.
+        self.role.add_to_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket_arn]))

@@ -38,10 +38,20 @@ def dead_letter_queue(scope: Construct, construct_id: str, key: kms.IKey) -> sqs
 
 
 def grant_events_use_of(key: kms.IKey, scope: Construct) -> None:
-    """Let EventBridge, under its own service identity, write undeliverable events to the encrypted queues."""
+    """Let EventBridge, under its own service identity, write undeliverable events to the encrypted queues.
+
+    Whether EventBridge's KMS requests for an SQS dead-letter queue carry aws:SourceAccount and
+    aws:SourceArn is not documented; with "IfExists", delivery works either way, and a request
+    that names another account or another kind of source is still refused.
+    """
+    stack = Stack.of(scope)
     key.grant(
         iam.ServicePrincipal(
-            "events.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}}
+            "events.amazonaws.com",
+            conditions={
+                "StringEqualsIfExists": {"aws:SourceAccount": stack.account},
+                "ArnLikeIfExists": {"aws:SourceArn": f"arn:{stack.partition}:events:{stack.region}:{stack.account}:rule/*"},
+            },
         ),
         "kms:GenerateDataKey",
         "kms:Decrypt",
