@@ -1,0 +1,343 @@
+"""Least privilege, proven both ways by an IAM policy simulator over the synthesized policies.
+
+Every request each principal makes in a run is listed with the answer IAM must give, and so is
+what each must be refused. The policies come from the templates (identity policies of the roles,
+key, topic and queue policies), with CloudFormation's references resolved to the names a deployment
+in account 123456789012, eu-west-1, would get; `@cloud-copilot/iam-simulate` (pinned in
+package.json) evaluates them with their conditions, offline.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+import pytest
+
+from tests.helpers import PROJECT_ROOT
+
+ACCOUNT, REGION, OTHER_ACCOUNT = "123456789012", "eu-west-1", "210987654321"
+STACK_UUID = "51af3dc0-da77-11e4-872e-1234567db123"
+ALLOWED, DENIED = "Allowed", "Denied"
+
+
+class Resolved:
+    """A template with every Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select and Fn::Split evaluated."""
+
+    def __init__(self, template: dict, stack_name: str):
+        self.resources = template["Resources"]
+        self.pseudo = {
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Region": REGION,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{stack_name}/{STACK_UUID}",
+            "AWS::StackName": stack_name,
+        }
+
+    def value(self, node):
+        if isinstance(node, list):
+            return [self.value(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if "Ref" in node:
+            return self.ref(node["Ref"])
+        if "Fn::GetAtt" in node:
+            return self.attribute(*node["Fn::GetAtt"])
+        if "Fn::Join" in node:
+            separator, parts = node["Fn::Join"]
+            return separator.join(str(self.value(part)) for part in parts)
+        if "Fn::Sub" in node:
+            text = node["Fn::Sub"]
+            for name, value in self.pseudo.items():
+                text = text.replace("${" + name + "}", value)
+            return text
+        if "Fn::Select" in node:
+            index, items = node["Fn::Select"]
+            return self.value(items)[index]
+        if "Fn::Split" in node:
+            separator, text = node["Fn::Split"]
+            return self.value(text).split(separator)
+        return {key: self.value(item) for key, item in node.items()}
+
+    def name(self, logical_id: str) -> str:
+        properties = self.resources[logical_id].get("Properties", {})
+        for key in ("Name", "StateMachineName", "LogGroupName", "BucketName", "FunctionName", "RoleName"):
+            if key in properties:
+                return self.value(properties[key])
+        return logical_id.lower() if self.resources[logical_id]["Type"] == "AWS::S3::Bucket" else logical_id
+
+    def arn(self, logical_id: str) -> str:
+        kind, name = self.resources[logical_id]["Type"], self.name(logical_id)
+        return {
+            "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
+            "AWS::KMS::Key": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{name}",
+            "AWS::SNS::Topic": f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}",
+            "AWS::SQS::Queue": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}",
+            "AWS::StepFunctions::StateMachine": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}",
+            "AWS::Logs::LogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*",
+            "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT}:role/{name}",
+            "AWS::Lambda::Function": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}",
+            "AWS::Events::Rule": f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{name}",
+            "AWS::Glue::Job": f"arn:aws:glue:{REGION}:{ACCOUNT}:job/{name}",
+        }[kind]
+
+    def ref(self, name: str) -> str:
+        if name in self.pseudo:
+            return self.pseudo[name]
+        kind = self.resources[name]["Type"]
+        if kind in ("AWS::SNS::Topic", "AWS::StepFunctions::StateMachine"):
+            return self.arn(name)
+        if kind == "AWS::SQS::Queue":
+            return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{self.name(name)}"
+        return self.name(name)
+
+    def attribute(self, logical_id: str, attribute: str) -> str:
+        if attribute in ("Arn", "TopicArn"):
+            return self.arn(logical_id)
+        if attribute in ("Name", "QueueName", "TopicName"):
+            return self.name(logical_id)
+        raise AssertionError(f"attribute {logical_id}.{attribute}")
+
+    def of_type(self, kind: str) -> dict[str, dict]:
+        return {k: v for k, v in self.resources.items() if v["Type"] == kind}
+
+    def logical_id(self, kind: str, containing: str) -> str:
+        (found,) = [k for k in self.of_type(kind) if containing in k]
+        return found
+
+    def identity_policies(self, role_id: str) -> list[dict]:
+        role = self.resources[role_id]["Properties"]
+        policies = [
+            {"name": p["PolicyName"], "policy": self.value(p["PolicyDocument"])} for p in role.get("Policies", [])
+        ]
+        for logical_id, policy in self.of_type("AWS::IAM::Policy").items():
+            if {"Ref": role_id} in policy["Properties"].get("Roles", []):
+                policies.append({"name": logical_id, "policy": self.value(policy["Properties"]["PolicyDocument"])})
+        return policies
+
+    def resource_policy(self, logical_id: str) -> dict | None:
+        kind = self.resources[logical_id]["Type"]
+        if kind == "AWS::KMS::Key":
+            return self.value(self.resources[logical_id]["Properties"]["KeyPolicy"])
+        attached = {"AWS::SNS::Topic": ("AWS::SNS::TopicPolicy", "Topics"), "AWS::SQS::Queue": ("AWS::SQS::QueuePolicy", "Queues"),
+                    "AWS::S3::Bucket": ("AWS::S3::BucketPolicy", "Bucket")}
+        policy_type, key = attached[kind]
+        for policy in self.of_type(policy_type).values():
+            targets = policy["Properties"][key]
+            if {"Ref": logical_id} in (targets if isinstance(targets, list) else [targets]):
+                return self.value(policy["Properties"]["PolicyDocument"])
+        return None
+
+
+@dataclass(frozen=True)
+class Request:
+    principal: str  # a role's logical-id fragment, or a service principal
+    action: str
+    resource: str
+    expected: str
+    context: tuple = ()
+    resource_policy_of: str | None = None  # logical-id fragment of the resource whose policy applies
+    resource_type: str | None = None
+    account: str = ACCOUNT
+
+
+def simulate(resolved: Resolved, requests: list[Request]) -> list[str]:
+    simulations = []
+    for request in requests:
+        if "." in request.principal:
+            principal, identity = request.principal, []
+        else:
+            role_id = resolved.logical_id("AWS::IAM::Role", request.principal)
+            principal, identity = resolved.arn(role_id), resolved.identity_policies(role_id)
+        resource_policy = None
+        if request.resource_policy_of:
+            resource_policy = resolved.resource_policy(resolved.logical_id(request.resource_type, request.resource_policy_of))
+        simulation = {
+            "request": {
+                "principal": principal,
+                "action": request.action,
+                "resource": {"resource": request.resource, "accountId": request.account},
+                "contextVariables": dict(request.context),
+            },
+            "identityPolicies": identity,
+            "serviceControlPolicies": [],
+            "resourceControlPolicies": [],
+        }
+        if resource_policy is not None:
+            simulation["resourcePolicy"] = resource_policy
+        simulations.append(simulation)
+    completed = subprocess.run(
+        ["node", str(PROJECT_ROOT / "tests" / "iam_simulate.mjs")],
+        input=json.dumps(simulations), capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120, check=True,
+    )
+    outcomes = []
+    for request, result in zip(requests, json.loads(completed.stdout)):
+        assert result["overallResult"] != "Error", (request, result.get("errors"))
+        outcomes.append(ALLOWED if result["overallResult"] == "Allowed" else DENIED)
+    return outcomes
+
+
+def glue_requests(resolved: Resolved) -> list[Request]:
+    raw, curated = "arn:aws:s3:::example-travel-raw-prod", "arn:aws:s3:::example-travel-curated-prod"
+    job = resolved.name(resolved.logical_id("AWS::Glue::Job", "EtlJob"))
+    log_group = resolved.name(resolved.logical_id("AWS::Logs::LogGroup", "EtlJobErrorLogs"))
+    job_key = resolved.arn(resolved.logical_id("AWS::KMS::Key", "EtlJobKey"))
+    messaging_key = resolved.arn(resolved.logical_id("AWS::KMS::Key", "MessagingKey"))
+    script = resolved.value(resolved.resources[resolved.logical_id("AWS::Glue::Job", "EtlJob")]["Properties"]["Command"]["ScriptLocation"])
+    script_arn = "arn:aws:s3:::" + script.removeprefix("s3://")
+    glue = f"arn:aws:glue:{REGION}:{ACCOUNT}"
+    role = "EtlJobRole"
+
+    def key(action, arn=job_key):
+        return Request(role, action, arn, ALLOWED, resource_policy_of="EtlJobKey", resource_type="AWS::KMS::Key")
+
+    return [
+        # Reading the source: objects, the folder key Hadoop probes, listing with and without a prefix.
+        Request(role, "s3:GetObject", f"{raw}/complaints/2026/11/22/batch-0001.json", ALLOWED),
+        Request(role, "s3:GetObject", f"{raw}/complaints", ALLOWED),
+        Request(role, "s3:ListBucket", raw, ALLOWED, (("s3:prefix", "complaints/"), ("s3:delimiter", "/"))),
+        Request(role, "s3:ListBucket", raw, ALLOWED),
+        # Writing Parquet and quarantine JSON: temporary files, renames, multipart uploads, markers.
+        Request(role, "s3:PutObject", f"{curated}/complaints/complaint_date=2026-11-22/part-00000.snappy.parquet", ALLOWED),
+        Request(role, "s3:PutObject", f"{curated}/complaints/_temporary/0/_temporary/attempt_0/part-00000", ALLOWED),
+        Request(role, "s3:GetObject", f"{curated}/complaints/_temporary/0/task_0/part-00000", ALLOWED),
+        Request(role, "s3:DeleteObject", f"{curated}/complaints/_temporary/0/task_0/part-00000", ALLOWED),
+        Request(role, "s3:AbortMultipartUpload", f"{curated}/complaints/complaint_date=2026-11-22/part-00001.snappy.parquet", ALLOWED),
+        Request(role, "s3:PutObject", f"{curated}/complaints_$folder$", ALLOWED),
+        Request(role, "s3:GetObject", f"{curated}/complaints", ALLOWED),
+        Request(role, "s3:PutObject", f"{curated}/complaints_quarantine/part-00000.json", ALLOWED),
+        Request(role, "s3:ListBucket", curated, ALLOWED, (("s3:prefix", "complaints_quarantine/"),)),
+        Request(role, "s3:GetObject", script_arn, ALLOWED),
+        # The catalog, its logs, its key, data quality results and metrics.
+        Request(role, "glue:GetTable", f"{glue}:table/travel/complaints", ALLOWED),
+        Request(role, "glue:GetDatabase", f"{glue}:database/travel", ALLOWED),
+        Request(role, "logs:CreateLogStream", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{log_group}:log-stream:jr_0123", ALLOWED),
+        Request(role, "logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{log_group}:log-stream:jr_0123", ALLOWED),
+        key("kms:GenerateDataKey"),
+        key("kms:Decrypt"),
+        Request(role, "glue:PublishDataQuality", f"{glue}:dataQualityRuleset/{job}", ALLOWED),
+        Request(role, "cloudwatch:PutMetricData", "*", ALLOWED, (("cloudwatch:namespace", "Glue"),)),
+        # Refused: other prefixes and buckets, writing the source, other tables, namespaces, groups, keys.
+        Request(role, "s3:GetObject", f"{raw}/other-team/secret.json", DENIED),
+        Request(role, "s3:PutObject", f"{raw}/complaints/2026/11/22/injected.json", DENIED),
+        Request(role, "s3:DeleteObject", f"{raw}/complaints/2026/11/22/batch-0001.json", DENIED),
+        Request(role, "s3:PutObject", f"{curated}/other-table/part-00000.parquet", DENIED),
+        Request(role, "s3:GetObject", "arn:aws:s3:::someone-elses-bucket/complaints/x.json", DENIED),
+        Request(role, "s3:ListBucket", "arn:aws:s3:::someone-elses-bucket", DENIED),
+        Request(role, "s3:DeleteBucket", curated, DENIED),
+        Request(role, "glue:GetTable", f"{glue}:table/travel/payments", DENIED),
+        Request(role, "glue:UpdateTable", f"{glue}:table/travel/complaints", DENIED),
+        Request(role, "glue:StartJobRun", f"{glue}:job/{job}", DENIED),
+        Request(role, "cloudwatch:PutMetricData", "*", DENIED, (("cloudwatch:namespace", "Billing"),)),
+        Request(role, "logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws-glue/jobs/another-job/error:log-stream:x", DENIED),
+        Request(role, "kms:Decrypt", messaging_key, DENIED, resource_policy_of="MessagingKey", resource_type="AWS::KMS::Key"),
+    ]
+
+
+def workflow_requests(resolved: Resolved) -> list[Request]:
+    job = resolved.name(resolved.logical_id("AWS::Glue::Job", "EtlJob"))
+    topic = resolved.arn(resolved.logical_id("AWS::SNS::Topic", "AlertsTopic"))
+    key = resolved.arn(resolved.logical_id("AWS::KMS::Key", "MessagingKey"))
+    glue = f"arn:aws:glue:{REGION}:{ACCOUNT}"
+    role = "WorkflowStateMachineRole"
+    return [
+        Request(role, "glue:StartJobRun", f"{glue}:job/{job}", ALLOWED),
+        Request(role, "glue:GetJobRun", f"{glue}:job/{job}", ALLOWED),
+        Request(role, "glue:BatchStopJobRun", f"{glue}:job/{job}", ALLOWED),
+        Request(role, "sns:Publish", topic, ALLOWED, resource_policy_of="AlertsTopic", resource_type="AWS::SNS::Topic"),
+        Request(role, "kms:GenerateDataKey", key, ALLOWED, resource_policy_of="MessagingKey", resource_type="AWS::KMS::Key"),
+        Request(role, "kms:Decrypt", key, ALLOWED, resource_policy_of="MessagingKey", resource_type="AWS::KMS::Key"),
+        Request(role, "glue:StartJobRun", f"{glue}:job/another-job", DENIED),
+        Request(role, "glue:DeleteJob", f"{glue}:job/{job}", DENIED),
+        Request(role, "sns:Publish", f"arn:aws:sns:{REGION}:{ACCOUNT}:another-topic", DENIED),
+        Request(role, "states:StartExecution", f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:another", DENIED),
+    ]
+
+
+def alarm_requests(resolved: Resolved) -> list[Request]:
+    topic = resolved.arn(resolved.logical_id("AWS::SNS::Topic", "AlertsTopic"))
+    key = resolved.arn(resolved.logical_id("AWS::KMS::Key", "MessagingKey"))
+    alarm = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:glue-etl-pipeline-prod-executions-failed"
+    ours = (("aws:SourceAccount", ACCOUNT), ("aws:SourceArn", alarm))
+    theirs = (("aws:SourceAccount", OTHER_ACCOUNT), ("aws:SourceArn", alarm.replace(ACCOUNT, OTHER_ACCOUNT)))
+    service = "cloudwatch.amazonaws.com"
+    return [
+        Request(service, "sns:Publish", topic, ALLOWED, ours, "AlertsTopic", "AWS::SNS::Topic"),
+        Request(service, "kms:GenerateDataKey", key, ALLOWED, ours, "MessagingKey", "AWS::KMS::Key"),
+        Request(service, "kms:Decrypt", key, ALLOWED, ours, "MessagingKey", "AWS::KMS::Key"),
+        Request(service, "sns:Publish", topic, DENIED, theirs, "AlertsTopic", "AWS::SNS::Topic"),
+        Request(service, "kms:GenerateDataKey", key, DENIED, theirs, "MessagingKey", "AWS::KMS::Key"),
+    ]
+
+
+def schedule_requests(resolved: Resolved) -> list[Request]:
+    state_machine = resolved.arn(resolved.logical_id("AWS::StepFunctions::StateMachine", "Workflow"))
+    queue = resolved.arn(resolved.logical_id("AWS::SQS::Queue", "ScheduleDeadLetterQueue"))
+    key = resolved.arn(resolved.logical_id("AWS::KMS::Key", "MessagingKey"))
+    rule = resolved.arn(resolved.logical_id("AWS::Events::Rule", "Schedule"))
+    service = "events.amazonaws.com"
+    with_rule = (("aws:SourceArn", rule), ("aws:SourceAccount", ACCOUNT))
+    # What is sent with a KMS request made for SQS is undocumented: with the rule as source, or nothing.
+    another_account = (("aws:SourceArn", rule.replace(ACCOUNT, OTHER_ACCOUNT)), ("aws:SourceAccount", OTHER_ACCOUNT))
+    role = "WorkflowStateMachineEventsRole"
+    return [
+        Request(role, "states:StartExecution", state_machine, ALLOWED),
+        Request(role, "states:StartExecution", f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:another", DENIED),
+        Request(role, "glue:StartJobRun", f"arn:aws:glue:{REGION}:{ACCOUNT}:job/anything", DENIED),
+        Request(service, "sqs:SendMessage", queue, ALLOWED, with_rule, "ScheduleDeadLetterQueue", "AWS::SQS::Queue"),
+        Request(service, "sqs:SendMessage", queue, DENIED, another_account, "ScheduleDeadLetterQueue", "AWS::SQS::Queue"),
+        Request(service, "kms:GenerateDataKey", key, ALLOWED, with_rule, "MessagingKey", "AWS::KMS::Key"),
+        Request(service, "kms:GenerateDataKey", key, ALLOWED, (), "MessagingKey", "AWS::KMS::Key"),
+        Request(service, "kms:Decrypt", key, ALLOWED, with_rule, "MessagingKey", "AWS::KMS::Key"),
+        Request(service, "kms:GenerateDataKey", key, DENIED, another_account, "MessagingKey", "AWS::KMS::Key"),
+    ]
+
+
+def event_path_requests(resolved: Resolved) -> list[Request]:
+    state_machine = resolved.arn(resolved.logical_id("AWS::StepFunctions::StateMachine", "Workflow"))
+    queue = resolved.arn(resolved.logical_id("AWS::SQS::Queue", "ObjectCreatedDeadLetterQueue"))
+    key = resolved.arn(resolved.logical_id("AWS::KMS::Key", "MessagingKey"))
+    role = "ObjectCreatedRole"
+    return [
+        Request(role, "states:StartExecution", state_machine, ALLOWED),
+        Request(role, "sqs:SendMessage", queue, ALLOWED, (), "ObjectCreatedDeadLetterQueue", "AWS::SQS::Queue"),
+        Request(role, "kms:GenerateDataKey", key, ALLOWED, (), "MessagingKey", "AWS::KMS::Key"),
+        Request(role, "states:StartExecution", f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:another", DENIED),
+        Request(role, "states:StopExecution", f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{state_machine.rsplit(':', 1)[1]}:x", DENIED),
+        Request(role, "glue:StartJobRun", f"arn:aws:glue:{REGION}:{ACCOUNT}:job/anything", DENIED),
+        Request(role, "s3:GetObject", f"arn:aws:s3:::{resolved.name(resolved.logical_id('AWS::S3::Bucket', 'RawDataBucket'))}/x.json", DENIED),
+    ]
+
+
+PRINCIPALS = {
+    "PROD": {"glue job": glue_requests, "state machine": workflow_requests, "alarms": alarm_requests, "schedule": schedule_requests},
+    "DEV": {"start-pipeline lambda": event_path_requests},
+}
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="the simulator runs on Node.js, installed by make test")
+@pytest.mark.parametrize(("environment", "principal"), [(e, p) for e, table in PRINCIPALS.items() for p in table])
+def test_every_request_of_a_run_is_allowed_and_everything_else_refused(templates, environment, principal):
+    resolved = Resolved(templates[environment].to_json(), f"GlueEtlPipeline-{environment}")
+    requests = PRINCIPALS[environment][principal](resolved)
+    outcomes = simulate(resolved, requests)
+    wrong = [(r.action, r.resource, r.expected, got) for r, got in zip(requests, outcomes) if got != r.expected]
+    assert wrong == []
+    assert {r.expected for r in requests} == {ALLOWED, DENIED}, "each principal's table proves both ways"
+
+
+def test_the_simulator_refuses_what_a_broadened_policy_would_allow(templates):
+    """The check can fail: a statement widened to the whole source bucket lets the write through."""
+    template = json.loads(json.dumps(templates["PROD"].to_json()))
+    for policy in template["Resources"].values():
+        if policy["Type"] == "AWS::IAM::Policy":
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                if statement["Action"] == "s3:GetObject" or statement["Action"] == ["s3:GetObject"]:
+                    statement["Action"] = ["s3:GetObject", "s3:PutObject"]
+                    statement["Resource"] = "arn:aws:s3:::example-travel-raw-prod/*"
+    resolved = Resolved(template, "GlueEtlPipeline-PROD")
+    (outcome,) = simulate(resolved, [Request("EtlJobRole", "s3:PutObject", "arn:aws:s3:::example-travel-raw-prod/complaints/x", DENIED)])
+    assert outcome == ALLOWED
