@@ -9,6 +9,8 @@ VENV_PYTHON := $(VENV)/bin/python
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 NODE_STAMP := node_modules/.installed
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -37,6 +39,11 @@ $(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
 	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
+$(CHECKOV_STAMP): requirements-checkov.txt | check-python
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@touch $@
+
 $(NODE_STAMP): package.json package-lock.json | check-node
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
@@ -46,7 +53,7 @@ synth: $(RUNTIME_STAMP) $(NODE_STAMP)
 	@npx cdk synth --quiet
 	@$(VENV_PYTHON) -m glue_etl_pipeline.synth_summary cdk.out
 
-test: $(DEV_STAMP) $(NODE_STAMP) | check-java
+test: $(DEV_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) | check-java
 	$(VENV_PYTHON) -m pytest $(PYTEST_ARGS)
 
 run-local: $(DEV_STAMP) | check-java

@@ -40,6 +40,16 @@ def acknowledge(scope: IConstruct, finding: str, reason: str) -> None:
     Validations.of(scope).acknowledge(Acknowledgment(id=finding, reason=reason))
 
 
+def skip_checkov(scope: IConstruct, check: str, reason: str) -> None:
+    """Skip one checkov check on `scope`'s CloudFormation resource, with the reason a reviewer reads.
+
+    checkov honours `Metadata: {checkov: {skip: [{id, comment}]}}` on a resource.
+    """
+    resource = scope if isinstance(scope, CfnResource) else scope.node.default_child
+    skips = (resource.get_metadata("checkov") or {}).get("skip", [])
+    resource.add_metadata("checkov", {"skip": [*skips, {"id": check, "comment": reason}]})
+
+
 def referenced_logical_ids(value) -> set[str]:
     """Logical ids a resolved CloudFormation value refers to with Ref or Fn::GetAtt."""
     if isinstance(value, dict):

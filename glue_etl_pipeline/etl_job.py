@@ -13,13 +13,36 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from glue_etl_pipeline.compliance import acknowledge, resource_finding
+from glue_etl_pipeline.compliance import acknowledge, resource_finding, skip_checkov
 from glue_etl_pipeline.config import EnvironmentConfig, S3Location
 from glue_etl_pipeline.job_package import ENTRYPOINT, PACKAGE_DIR, build_package_zip
 from glue_etl_pipeline.naming import settings_digest, stack_instance_id
 
 RULESET_FILE = PACKAGE_DIR / "ruleset.dqdl"
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
+
+
+def allow_cloudwatch_logs(key: kms.IKey, scope: Construct, log_group_name: str) -> None:
+    """Let CloudWatch Logs, under its regional service identity, use `key` for the named log groups only.
+
+    `log_group_name` may end in `*`. The encryption context CloudWatch Logs sends names the log
+    group (CloudWatch Logs User Guide, "Encrypt log data in CloudWatch Logs using AWS KMS").
+    """
+    stack = Stack.of(scope)
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            actions=["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:DescribeKey"],
+            resources=["*"],
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                        service="logs", resource="log-group", resource_name=log_group_name, arn_format=ArnFormat.COLON_RESOURCE_NAME
+                    )
+                }
+            },
+        )
+    )
 
 
 class _UploadedFile(glue.Code):
@@ -81,6 +104,13 @@ class EtlJob(Construct):
             job_bookmarks_encryption=glue.JobBookmarksEncryption.client_side_kms(self.key),
             s3_encryption=glue.S3Encryption.s3_managed(),
         )
+        skip_checkov(
+            security_configuration,
+            "CKV_AWS_99",
+            "CloudWatch encryption is left out on purpose: the job's log groups are encrypted with the job's "
+            "key by the stack, and with it Glue would write to renamed groups instead. Bookmarks are CSE-KMS, "
+            "S3 output SSE-S3.",
+        )
         self._grant_permissions(config, source, log_group_prefix)
 
         self.job = glue.PySparkEtlJob(
@@ -138,31 +168,13 @@ class EtlJob(Construct):
         )
 
     def _encryption_key(self, config: EnvironmentConfig, log_group_prefix: str) -> kms.Key:
-        stack = Stack.of(self)
         key = kms.Key(
             self,
             "Key",
-            description=f"Encrypts the {config.name} Glue job's log groups and job bookmarks",
+            description=f"Encrypts the {config.name} pipeline's log groups and the Glue job's bookmarks",
             enable_key_rotation=True,
         )
-        # CloudWatch Logs encrypts the job's log groups under its regional service identity.
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:DescribeKey"],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name=f"{log_group_prefix}*",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
-        )
+        allow_cloudwatch_logs(key, self, f"{log_group_prefix}*")
         key.grant(self.role, "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
         return key
 

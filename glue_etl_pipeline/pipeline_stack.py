@@ -44,7 +44,8 @@ class GlueEtlPipelineStack(Stack):
             source = S3Location(raw_data.bucket.bucket_name, "")
             CfnOutput(self, "RawBucketName", value=raw_data.bucket.bucket_name, description="Upload raw JSON here")
         etl_job = EtlJob(self, "EtlJob", config=config, source=source)
-        workflow = EtlWorkflow(self, "Workflow", config=config, job=etl_job.job, alerts=alerts)
+        # The job's key encrypts every log group of the pipeline (each named in its key policy).
+        workflow = EtlWorkflow(self, "Workflow", config=config, job=etl_job.job, alerts=alerts, log_key=etl_job.key)
         Monitoring(
             self, "Monitoring", config=config, state_machine=workflow.state_machine, job_name=etl_job.job_name, alerts=alerts
         )
@@ -58,6 +59,7 @@ class GlueEtlPipelineStack(Stack):
                 source=source,
                 state_machine=workflow.state_machine,
                 key=messaging_key,
+                log_key=etl_job.key,
             )
 
         CfnOutput(self, "GlueJobName", value=etl_job.job.job_name, description="Glue job that converts the data")

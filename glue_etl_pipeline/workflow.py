@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_glue as glue
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -12,7 +13,7 @@ from constructs import Construct
 from glue_etl_pipeline.alerts import Alerts
 from glue_etl_pipeline.compliance import acknowledge
 from glue_etl_pipeline.config import RETRY_POLICY, STATE_MACHINE_TIMEOUT_MINUTES, EnvironmentConfig
-from glue_etl_pipeline.etl_job import LOG_RETENTION
+from glue_etl_pipeline.etl_job import LOG_RETENTION, allow_cloudwatch_logs
 from glue_etl_pipeline.naming import stack_instance_id
 from gluescripts.etl.errors import DATA_QUALITY_FAILED
 
@@ -37,6 +38,7 @@ class EtlWorkflow(Construct):
         config: EnvironmentConfig,
         job: glue.IJob,
         alerts: Alerts,
+        log_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         run_job = tasks.GlueStartJobRun(
@@ -104,12 +106,15 @@ class EtlWorkflow(Construct):
         else:
             definition = attempt.next(succeeded)
 
+        # The vendedlogs prefix keeps CloudWatch's resource policy from growing per state machine;
+        # the stack instance in the name keeps a retained group from blocking the next create.
+        log_group_name = f"/aws/vendedlogs/states/glue-etl-pipeline-{config.name.lower()}-{stack_instance_id()}"
+        allow_cloudwatch_logs(log_key, self, log_group_name)
         self.log_group = logs.LogGroup(
             self,
             "Logs",
-            # The vendedlogs prefix keeps CloudWatch's resource policy from growing per state machine;
-            # the stack instance in the name keeps a retained group from blocking the next create.
-            log_group_name=f"/aws/vendedlogs/states/glue-etl-pipeline-{config.name.lower()}-{stack_instance_id()}",
+            log_group_name=log_group_name,
+            encryption_key=log_key,
             retention=LOG_RETENTION,
             removal_policy=RemovalPolicy.RETAIN,
         )

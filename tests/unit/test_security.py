@@ -116,14 +116,20 @@ def test_glue_job_uses_a_security_configuration_encrypting_bookmarks(prod_templa
     assert job["SecurityConfiguration"] == {"Ref": configuration_id}
 
 
-def test_glue_key_policy_lets_cloudwatch_logs_encrypt_only_the_jobs_log_groups(prod_template):
-    key = resource_named(prod_template, "AWS::KMS::Key", "EtlJobKey")
-    assert key["Properties"]["EnableKeyRotation"] is True
-    (logs,) = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if "Service" in s.get("Principal", {}) and "logs" in json.dumps(s["Principal"])]
-    condition = json.dumps(logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"])
-    assert "/aws-glue/jobs/json-to-pq-prod-" in condition
-    log_groups = [g for i, g in prod_template.find_resources("AWS::Logs::LogGroup").items() if i.startswith("EtlJob")]
-    assert len(log_groups) == 2 and all("KmsKeyId" in g["Properties"] for g in log_groups)
+def test_log_key_lets_cloudwatch_logs_encrypt_only_the_pipelines_log_groups(templates):
+    for name, template in templates.items():
+        key = resource_named(template, "AWS::KMS::Key", "EtlJobKey")
+        assert key["Properties"]["EnableKeyRotation"] is True
+        statements = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if "logs" in json.dumps(s.get("Principal", {}))]
+        patterns = sorted(json.dumps(s["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]) for s in statements)
+        expected = [f"/aws-glue/jobs/json-to-pq-{name.lower()}-", f"/aws/vendedlogs/states/glue-etl-pipeline-{name.lower()}-"]
+        if name != "PROD":
+            expected.append(f"/aws/lambda/glue-etl-pipeline-{name.lower()}-start-pipeline-")
+        assert len(patterns) == len(expected) and all(any(e in p for p in patterns) for e in expected)
+        # Every log group of the pipeline is encrypted with that key.
+        groups = template.find_resources("AWS::Logs::LogGroup").values()
+        key_id = next(iter(template.find_resources("AWS::KMS::Key", {"Properties": {"Description": key["Properties"]["Description"]}})))
+        assert all(g["Properties"].get("KmsKeyId") == {"Fn::GetAtt": [key_id, "Arn"]} for g in groups), name
 
 
 # --- Monitoring -------------------------------------------------------------------------------
