@@ -53,13 +53,26 @@ class RetryPolicy:
 
 
 RETRY_POLICY = RetryPolicy()
-STATE_MACHINE_TIMEOUT_MINUTES = 120
+# The longest an execution may take; its own timeout is derived from the settings below it.
+MAX_EXECUTION_MINUTES = 240
+DEFAULT_COALESCING_WINDOW_MINUTES = 5
+MAX_COALESCING_WINDOW_MINUTES = 60
+DEFAULT_CATCH_UP_SCHEDULE = "cron(50 3 * * ? *)"
 
 
-def max_job_timeout_minutes(retry: RetryPolicy = RETRY_POLICY) -> int:
-    """Longest job timeout for which every attempt plus every retry wait fits the state machine's."""
-    budget_seconds = STATE_MACHINE_TIMEOUT_MINUTES * 60 - retry.longest_total_wait_seconds
-    return budget_seconds // (60 * retry.total_attempts)
+def execution_timeout_minutes(job_timeout_minutes: int, window_minutes: int, retry: RetryPolicy = RETRY_POLICY) -> int:
+    """An execution's time budget: the coalescing window, then one run's worth of attempts queued
+    ahead of ours in Glue (one run at a time), then our own attempts and retry waits."""
+    attempts_seconds = retry.total_attempts * job_timeout_minutes * 60 + retry.longest_total_wait_seconds
+    return window_minutes + math.ceil(2 * attempts_seconds / 60)
+
+
+def max_job_timeout_minutes(window_minutes: int = 0, retry: RetryPolicy = RETRY_POLICY) -> int:
+    """Longest job timeout whose execution budget fits MAX_EXECUTION_MINUTES."""
+    timeout = 1
+    while execution_timeout_minutes(timeout + 1, window_minutes, retry) <= MAX_EXECUTION_MINUTES:
+        timeout += 1
+    return timeout
 
 
 class ConfigError(Exception):
@@ -107,6 +120,17 @@ class EnvironmentConfig:
     event_key_suffix: str = ""
     raw_bucket_removal_policy: str = "retain"
     notify_on_success: bool = False
+    coalescing_window_minutes: int = DEFAULT_COALESCING_WINDOW_MINUTES
+    catch_up_schedule: str = DEFAULT_CATCH_UP_SCHEDULE
+
+    @property
+    def window_minutes(self) -> int:
+        """The coalescing window the state machine waits out: only events from S3 have one."""
+        return self.coalescing_window_minutes if self.on_object_created else 0
+
+    @property
+    def execution_timeout_minutes(self) -> int:
+        return execution_timeout_minutes(self.job_timeout_minutes, self.window_minutes)
 
     @property
     def scheduled(self) -> bool:
@@ -274,6 +298,8 @@ _PARSERS: Mapping[str, Callable[[str], object]] = {
     "event_key_suffix": _matching(_KEY_PART, "expected an S3 key suffix such as .json (no '*')"),
     "raw_bucket_removal_policy": _one_of(REMOVAL_POLICIES),
     "notify_on_success": parse_boolean,
+    "coalescing_window_minutes": _bounded_int(1, MAX_COALESCING_WINDOW_MINUTES),
+    "catch_up_schedule": parse_schedule,
 }
 _REQUIRED = ("glue_db", "table_name", "destination_s3_location")
 
@@ -325,6 +351,12 @@ def _parse_environment(source: _Source) -> EnvironmentConfig:
             destination.bucket, destination.prefix.rstrip("/") + QUARANTINE_SUFFIX + "/"
         )
     env = EnvironmentConfig(name=source.section, **parsed)
+    if env.execution_timeout_minutes > MAX_EXECUTION_MINUTES:
+        raise source.error(
+            "job_timeout_minutes",
+            f"expected at most {max_job_timeout_minutes(env.window_minutes)} with a {env.window_minutes}-minute "
+            f"coalescing window: the window, a queued run's attempts and this run's must fit {MAX_EXECUTION_MINUTES} minutes",
+        )
     if env.topic_arn and env.notification_email:
         raise source.error(
             "notification_email",

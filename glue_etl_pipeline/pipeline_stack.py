@@ -52,6 +52,10 @@ class GlueEtlPipelineStack(Stack):
         if config.scheduled:
             ScheduledTrigger(self, "Schedule", config=config, state_machine=workflow.state_machine, key=messaging_key)
         if config.on_object_created:
+            # Every environment fed by S3 events also runs daily, so an object whose event was lost is read.
+            ScheduledTrigger(
+                self, "CatchUp", config=config, state_machine=workflow.state_machine, key=messaging_key, catch_up=True
+            )
             ObjectCreatedTrigger(
                 self,
                 "ObjectCreated",

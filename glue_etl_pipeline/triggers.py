@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -15,7 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from glue_etl_pipeline.compliance import acknowledge, skip_checkov
+from glue_etl_pipeline.compliance import acknowledge, resource_finding, skip_checkov
 from glue_etl_pipeline.config import EnvironmentConfig, S3Location
 from glue_etl_pipeline.etl_job import LOG_RETENTION, allow_cloudwatch_logs
 from glue_etl_pipeline.naming import stack_instance_id
@@ -60,7 +60,7 @@ def grant_events_use_of(key: kms.IKey, scope: Construct) -> None:
 
 
 class ScheduledTrigger(Construct):
-    """Starts the state machine on the configured schedule."""
+    """Starts the state machine on a schedule: the configured one, or the daily catch-up of the S3 path."""
 
     def __init__(
         self,
@@ -70,8 +70,11 @@ class ScheduledTrigger(Construct):
         config: EnvironmentConfig,
         state_machine: sfn.IStateMachine,
         key: kms.IKey,
+        catch_up: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
+        schedule = config.catch_up_schedule if catch_up else config.schedule
+        trigger = "catch-up" if catch_up else "schedule"
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", key)
         acknowledge(
             self.dead_letter_queue,
@@ -79,18 +82,21 @@ class ScheduledTrigger(Construct):
             "This queue is itself the dead-letter queue of the schedule's EventBridge target; a queue "
             "behind it would only move undeliverable events one step further.",
         )
+        purpose = (
+            "reads any object whose S3 event was lost (bookmarks: only unread files)" if catch_up else "runs the pipeline"
+        )
         self.rule = events.Rule(
             self,
             "Rule",
-            description=f"Starts the {config.name} Glue ETL pipeline on {config.schedule}",
-            schedule=events.Schedule.expression(config.schedule),
-            enabled=config.schedule_enabled,
+            description=f"{config.name}: {schedule} {purpose}",
+            schedule=events.Schedule.expression(schedule),
+            enabled=True if catch_up else config.schedule_enabled,
         )
         self.rule.add_target(
             targets.SfnStateMachine(
                 state_machine,
                 input=events.RuleTargetInput.from_object(
-                    {"trigger": "schedule", "eventId": events.EventField.event_id, "time": events.EventField.time}
+                    {"trigger": trigger, "eventId": events.EventField.event_id, "time": events.EventField.time}
                 ),
                 dead_letter_queue=self.dead_letter_queue,
                 max_event_age=MAX_EVENT_AGE,
@@ -151,6 +157,7 @@ class ObjectCreatedTrigger(Construct):
                 "BUCKET_NAME": source.bucket,
                 "KEY_PREFIX": key_prefix,
                 "KEY_SUFFIX": config.event_key_suffix,
+                "WINDOW_MINUTES": str(config.coalescing_window_minutes),
             },
             logging_format=lambda_.LoggingFormat.JSON,
             log_group=log_group,
@@ -177,6 +184,20 @@ class ObjectCreatedTrigger(Construct):
             "reserved concurrency would throttle them into retries and the dead-letter queue.",
         )
         state_machine.grant_start_execution(self.function)
+        # A replayed event finds its window's execution by name; the handler reads only its status.
+        executions = Stack.of(self).format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{state_machine.state_machine_name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.function.add_to_role_policy(iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions]))
+        acknowledge(
+            role,
+            resource_finding(self, "AwsSolutions-IAM5", executions),
+            "Execution names are chosen per coalescing window at run time; the function may only read the "
+            "status of this state machine's executions.",
+        )
         # Failed asynchronous invocations land in the encrypted dead-letter queue under the function's role.
         key.grant(self.function, "kms:GenerateDataKey", "kms:Decrypt")
         acknowledge(

@@ -12,7 +12,7 @@ from constructs import Construct
 
 from glue_etl_pipeline.alerts import Alerts
 from glue_etl_pipeline.compliance import acknowledge
-from glue_etl_pipeline.config import RETRY_POLICY, STATE_MACHINE_TIMEOUT_MINUTES, EnvironmentConfig
+from glue_etl_pipeline.config import RETRY_POLICY, EnvironmentConfig
 from glue_etl_pipeline.etl_job import LOG_RETENTION, allow_cloudwatch_logs
 from glue_etl_pipeline.naming import stack_instance_id
 from gluescripts.etl.errors import DATA_QUALITY_FAILED
@@ -102,9 +102,19 @@ class EtlWorkflow(Construct):
             )
             # A run whose data is written must not be reported failed because a notice could not be sent.
             notify_success.add_catch(succeeded, errors=[sfn.Errors.ALL], result_path="$.notificationError")
-            definition = attempt.next(notify_success).next(succeeded)
+            attempt.next(notify_success).next(succeeded)
         else:
-            definition = attempt.next(succeeded)
+            attempt.next(succeeded)
+        # An execution started for a coalescing window waits until the window has closed, so its run
+        # reads every object created in it; scheduled and catch-up runs start at once.
+        definition = (
+            sfn.Choice(self, "Started for a window?")
+            .when(
+                sfn.Condition.is_present("$.window.end"),
+                sfn.Wait(self, "Wait for the window to close", time=sfn.WaitTime.timestamp_path("$.window.end")).next(attempt),
+            )
+            .otherwise(attempt)
+        )
 
         # The vendedlogs prefix keeps CloudWatch's resource policy from growing per state machine;
         # the stack instance in the name keeps a retained group from blocking the next create.
@@ -124,7 +134,7 @@ class EtlWorkflow(Construct):
             state_machine_name=f"glue-etl-pipeline-{config.name.lower()}",
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_chainable(definition),
-            timeout=Duration.minutes(STATE_MACHINE_TIMEOUT_MINUTES),
+            timeout=Duration.minutes(config.execution_timeout_minutes),
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )

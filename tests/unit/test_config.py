@@ -9,10 +9,11 @@ import pytest
 from glue_etl_pipeline.config import (
     DEFAULT_SCHEDULE,
     RETRY_POLICY,
-    STATE_MACHINE_TIMEOUT_MINUTES,
+    MAX_EXECUTION_MINUTES,
     ConfigError,
     S3Location,
     load_config,
+    execution_timeout_minutes,
     max_job_timeout_minutes,
 )
 
@@ -89,13 +90,24 @@ def test_every_optional_key_is_parsed_to_its_type(tmp_path):
     assert (env.worker_type, env.number_of_workers, env.job_timeout_minutes) == ("G.2X", 10, 29)
 
 
-def test_job_timeout_limit_keeps_every_attempt_inside_the_state_machine_timeout():
-    def total_seconds(job_minutes: int) -> int:
-        return job_minutes * 60 * RETRY_POLICY.total_attempts + RETRY_POLICY.longest_total_wait_seconds
-
-    limit = max_job_timeout_minutes()
-    assert total_seconds(limit) <= STATE_MACHINE_TIMEOUT_MINUTES * 60 < total_seconds(limit + 1)
+def test_job_timeout_limit_keeps_the_whole_budget_inside_the_maximum():
+    for window in (0, 5, 60):
+        limit = max_job_timeout_minutes(window)
+        assert execution_timeout_minutes(limit, window) <= MAX_EXECUTION_MINUTES < execution_timeout_minutes(limit + 1, window)
+    assert (max_job_timeout_minutes(0), max_job_timeout_minutes(5), max_job_timeout_minutes(60)) == (29, 29, 22)
     assert RETRY_POLICY.longest_total_wait_seconds == 10 + 20 + 40
+
+
+def test_a_long_window_lowers_the_job_timeout_limit(tmp_path):
+    text = section(trigger="s3", coalescing_window_minutes="60", job_timeout_minutes="25")
+    assert error_for(tmp_path, text) == (
+        "environment.conf [DEV] job_timeout_minutes = '25': expected at most 22 with a 60-minute coalescing window: "
+        "the window, a queued run's attempts and this run's must fit 240 minutes"
+    )
+    env = load_config(write(tmp_path, section(trigger="s3", coalescing_window_minutes="60", job_timeout_minutes="22"))).environments[0]
+    assert env.execution_timeout_minutes == 239
+    scheduled = load_config(write(tmp_path, section(coalescing_window_minutes="60", job_timeout_minutes="29"))).environments[0]
+    assert scheduled.window_minutes == 0  # no S3 trigger: nothing to wait for
 
 
 @pytest.mark.parametrize(

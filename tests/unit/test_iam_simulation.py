@@ -301,12 +301,16 @@ def event_path_requests(resolved: Resolved) -> list[Request]:
     queue = resolved.arn(resolved.logical_id("AWS::SQS::Queue", "ObjectCreatedDeadLetterQueue"))
     key = resolved.arn(resolved.logical_id("AWS::KMS::Key", "MessagingKey"))
     role = "ObjectCreatedRole"
+    execution_prefix = state_machine.replace(":stateMachine:", ":execution:")
     return [
         Request(role, "states:StartExecution", state_machine, ALLOWED),
+        # A replayed event reads the status of its window's execution.
+        Request(role, "states:DescribeExecution", f"{execution_prefix}:s3-window-20261121T1020Z-5m", ALLOWED),
         Request(role, "sqs:SendMessage", queue, ALLOWED, (), "ObjectCreatedDeadLetterQueue", "AWS::SQS::Queue"),
         Request(role, "kms:GenerateDataKey", key, ALLOWED, (), "MessagingKey", "AWS::KMS::Key"),
         Request(role, "states:StartExecution", f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:another", DENIED),
-        Request(role, "states:StopExecution", f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{state_machine.rsplit(':', 1)[1]}:x", DENIED),
+        Request(role, "states:StopExecution", f"{execution_prefix}:x", DENIED),
+        Request(role, "states:DescribeExecution", f"arn:aws:states:{REGION}:{ACCOUNT}:execution:another:x", DENIED),
         Request(role, "glue:StartJobRun", f"arn:aws:glue:{REGION}:{ACCOUNT}:job/anything", DENIED),
         Request(role, "s3:GetObject", f"arn:aws:s3:::{resolved.name(resolved.logical_id('AWS::S3::Bucket', 'RawDataBucket'))}/x.json", DENIED),
     ]

@@ -7,7 +7,7 @@ import json
 import pytest
 from aws_cdk.assertions import Match
 
-from glue_etl_pipeline.config import RETRY_POLICY, STATE_MACHINE_TIMEOUT_MINUTES
+from glue_etl_pipeline.config import RETRY_POLICY
 from tests.helpers import PROJECT_ROOT, only_resource, policy_statements, resource_named
 
 
@@ -58,12 +58,15 @@ def test_glue_job_runs_one_at_a_time_with_queuing_and_no_own_retries(prod_templa
     assert job["MaxRetries"] == 0
 
 
-def test_glue_job_timeout_times_attempts_fits_the_state_machine_timeout(prod_template):
-    job = only_resource(prod_template, "AWS::Glue::Job")["Properties"]
-    state_machine_seconds = definition_of(prod_template)["TimeoutSeconds"]
-    assert state_machine_seconds == STATE_MACHINE_TIMEOUT_MINUTES * 60 == 7200
-    assert job["Timeout"] == 25
-    assert job["Timeout"] * 60 * RETRY_POLICY.total_attempts + RETRY_POLICY.longest_total_wait_seconds < state_machine_seconds
+def test_state_machine_timeout_counts_the_window_a_queued_run_and_every_attempt(templates):
+    for name, window in (("PROD", 0), ("TEST", 5), ("DEV", 5)):
+        job = only_resource(templates[name], "AWS::Glue::Job")["Properties"]
+        state_machine_seconds = definition_of(templates[name])["TimeoutSeconds"]
+        attempts_seconds = job["Timeout"] * 60 * RETRY_POLICY.total_attempts + RETRY_POLICY.longest_total_wait_seconds
+        assert job["Timeout"] == 25
+        # The window, one run's attempts queued ahead in Glue, then our own: 2 x 6,070 s, rounded up to 203 minutes.
+        assert window * 60 + 2 * attempts_seconds <= state_machine_seconds < window * 60 + 2 * attempts_seconds + 60
+        assert state_machine_seconds == (window + 203) * 60
 
 
 def test_glue_job_arguments_bookmarks_logging_and_metrics(prod_template):
@@ -225,7 +228,12 @@ def test_state_machine_is_standard_with_tracing_and_full_logging(prod_template):
 
 def test_state_machine_runs_the_job_synchronously_retrying_all_but_data_quality_failures(prod_template):
     definition = definition_of(prod_template)
-    attempt = definition["States"][definition["StartAt"]]
+    first = definition["States"][definition["StartAt"]]
+    (window_choice,) = first["Choices"]
+    assert window_choice == {"Variable": "$.window.end", "IsPresent": True, "Next": "Wait for the window to close"}
+    assert definition["States"]["Wait for the window to close"] == {"Type": "Wait", "TimestampPath": "$.window.end", "Next": "Attempt"}
+    assert first["Default"] == "Attempt"
+    attempt = definition["States"]["Attempt"]
     assert attempt["Type"] == "Parallel" and attempt["OutputPath"] == "$[0]"
     assert attempt["Retry"] == [
         {"ErrorEquals": ["DataQualityFailed"], "MaxAttempts": 0},
@@ -273,12 +281,26 @@ def test_schedule_rule_targets_the_state_machine_with_retry_and_dead_letter_queu
     assert rule["ScheduleExpression"] == "cron(20 * * * ? *)"
     assert rule["State"] == "ENABLED"
     schedules = dev_template.find_resources("AWS::Events::Rule", {"Properties": {"ScheduleExpression": Match.any_value()}})
-    assert [r["Properties"]["State"] for r in schedules.values()] == ["DISABLED"]  # DEV: schedule_enabled = false
+    states = {logical_id.split("Rule")[0]: r["Properties"]["State"] for logical_id, r in schedules.items()}
+    assert states == {"Schedule": "DISABLED", "CatchUp": "ENABLED"}  # DEV: schedule_enabled = false; catch-up always on
     (target,) = rule["Targets"]
     assert target["Arn"] == {"Ref": "WorkflowStateMachine8F1B1C15"}
     assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 10}
     assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ScheduleDeadLetterQueueDF9D526B", "Arn"]}}
     assert '"trigger":"schedule"' in target["InputTransformer"]["InputTemplate"]
+
+
+def test_every_environment_fed_by_s3_has_a_daily_catch_up_run(templates):
+    for name, template in templates.items():
+        catch_ups = [r for i, r in template.find_resources("AWS::Events::Rule").items() if i.startswith("CatchUpRule")]
+        if name == "PROD":  # schedule only
+            assert catch_ups == []
+            continue
+        (rule,) = catch_ups
+        assert (rule["Properties"]["ScheduleExpression"], rule["Properties"]["State"]) == ("cron(50 3 * * ? *)", "ENABLED")
+        (target,) = rule["Properties"]["Targets"]
+        assert target["Arn"] == {"Ref": "WorkflowStateMachine8F1B1C15"} and '"trigger":"catch-up"' in target["InputTransformer"]["InputTemplate"]
+        assert "DeadLetterConfig" in target
 
 
 def test_configured_rate_schedule_is_used(variant_templates):

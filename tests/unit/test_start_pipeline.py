@@ -5,6 +5,9 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
+import random
+from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
@@ -33,54 +36,113 @@ def state_machine(monkeypatch):
         monkeypatch.setenv("BUCKET_NAME", "example-travel-raw-test")
         monkeypatch.setenv("KEY_PREFIX", "complaints/")
         monkeypatch.setenv("KEY_SUFFIX", ".json")
+        monkeypatch.setenv("WINDOW_MINUTES", "5")
+        start_pipeline.stepfunctions.cache_clear()
         yield client, arn
+        start_pipeline.stepfunctions.cache_clear()
 
 
 def executions(client, arn) -> list[dict]:
     return client.list_executions(stateMachineArn=arn)["executions"]
 
 
-def test_new_object_starts_one_execution_with_its_identity(state_machine):
+def event_at(time: str, key: str = "complaints/2026/11/21/batch-0001.json", version: str | None = "v1", event_id: str = "e-1") -> dict:
+    event = copy.deepcopy(SAMPLE_EVENT)
+    event.update(time=time, id=event_id)
+    event["detail"]["object"].update(key=key)
+    if version is None:
+        del event["detail"]["object"]["version-id"], event["detail"]["object"]["sequencer"]
+    else:
+        event["detail"]["object"]["version-id"] = version
+    return event
+
+
+def test_the_first_object_of_a_window_starts_its_execution_named_after_the_window(state_machine):
     client, arn = state_machine
-    result = start_pipeline.handler(copy.deepcopy(SAMPLE_EVENT), None)
+    result = start_pipeline.handler(event_at("2026-11-21T10:22:37Z"), None)
     assert result["status"] == "started"
     (execution,) = executions(client, arn)
     started = client.describe_execution(executionArn=execution["executionArn"])
+    assert started["name"] == "s3-window-20261121T1020Z-5m"
     assert json.loads(started["input"]) == {
         "trigger": "s3",
-        "bucket": "example-travel-raw-test",
-        "key": "complaints/2026/11/21/batch-0001.json",
-        "size": 5372,
-        "versionId": "IYV3p45BT0ac8hjHg1houSdS1a.Mppz",
-        "eventId": "17793124-05d4-b198-2fde-7ededc63b103",
+        "window": {"start": "2026-11-21T10:20:00Z", "end": "2026-11-21T10:25:00Z"},
+        "firstObject": {"bucket": "example-travel-raw-test", "key": "complaints/2026/11/21/batch-0001.json", "size": 5372, "identity": "v1"},
+        "eventId": "e-1",
+        "startRequest": json.loads(started["input"])["startRequest"],
     }
-    assert started["name"].startswith("complaints-2026-11-21-batch-0001-json-") and len(started["name"]) <= 80
+    assert len(json.loads(started["input"])["startRequest"]) == 32
 
 
-def test_same_event_delivered_twice_starts_exactly_one_execution(state_machine):
+def test_more_objects_and_redeliveries_in_the_window_are_coalesced_while_it_runs(state_machine, caplog):
     client, arn = state_machine
-    first = start_pipeline.handler(copy.deepcopy(SAMPLE_EVENT), None)
-    redelivered = copy.deepcopy(SAMPLE_EVENT)
-    redelivered["id"] = "a-second-delivery-of-the-same-object"
-    second = start_pipeline.handler(redelivered, None)
-    assert (first["status"], second["status"]) == ("started", "duplicate")
+    start_pipeline.handler(event_at("2026-11-21T10:20:00Z"), None)
+    with caplog.at_level(logging.INFO, logger="start_pipeline"):
+        other = start_pipeline.handler(event_at("2026-11-21T10:24:59Z", key="complaints/b.json", event_id="e-2"), None)
+        again = start_pipeline.handler(event_at("2026-11-21T10:20:00Z"), None)
+        newer_version = start_pipeline.handler(event_at("2026-11-21T10:23:00Z", version="v2", event_id="e-3"), None)
+    assert [r["status"] for r in (other, again, newer_version)] == ["coalesced"] * 3
+    assert [r.message for r in caplog.records][-3:] == ["coalesced into the window's running execution"] * 3
     assert len(executions(client, arn)) == 1
 
 
-def test_an_identical_redelivery_starts_nothing_new(state_machine):
+def test_a_late_delivery_for_an_ended_window_is_logged_as_already_processed(state_machine, caplog):
     client, arn = state_machine
-    results = [start_pipeline.handler(copy.deepcopy(SAMPLE_EVENT), None)["status"] for _ in range(2)]
-    assert results[0] == "started" and results[1] in ("started", "duplicate")
+    start_pipeline.handler(event_at("2026-11-21T10:21:00Z"), None)
+    (execution,) = executions(client, arn)
+    client.stop_execution(executionArn=execution["executionArn"])
+    with caplog.at_level(logging.INFO, logger="start_pipeline"):
+        late = start_pipeline.handler(event_at("2026-11-21T10:21:00Z", event_id="e-late"), None)
+    assert (late["status"], late["executionStatus"]) == ("window-already-processed", "ABORTED")
+    assert "already ended" in caplog.records[-1].message
     assert len(executions(client, arn)) == 1
 
 
-def test_a_new_version_of_the_same_key_starts_another_execution(state_machine):
+def test_a_later_window_and_a_new_version_in_it_start_new_executions(state_machine):
     client, arn = state_machine
-    start_pipeline.handler(copy.deepcopy(SAMPLE_EVENT), None)
-    newer = copy.deepcopy(SAMPLE_EVENT)
-    newer["detail"]["object"]["version-id"] = "a-newer-version"
-    assert start_pipeline.handler(newer, None)["status"] == "started"
-    assert len(executions(client, arn)) == 2
+    start_pipeline.handler(event_at("2026-11-21T10:21:00Z"), None)
+    assert start_pipeline.handler(event_at("2026-11-21T10:26:00Z", version="v2"), None)["status"] == "started"
+    assert start_pipeline.handler(event_at("2026-11-21T11:00:00Z", key="complaints/c.json"), None)["status"] == "started"
+    names = sorted(e["name"] for e in executions(client, arn))
+    assert names == ["s3-window-20261121T1020Z-5m", "s3-window-20261121T1025Z-5m", "s3-window-20261121T1100Z-5m"]
+
+
+def test_identity_falls_back_to_etag_and_event_time(state_machine):
+    client, arn = state_machine
+    start_pipeline.handler(event_at("2026-11-21T10:21:00Z", version=None), None)
+    (execution,) = executions(client, arn)
+    first = json.loads(client.describe_execution(executionArn=execution["executionArn"])["input"])["firstObject"]
+    assert first["identity"] == "b1946ac92492d2347c6235b4d2611184@2026-11-21T10:21:00Z"
+
+
+def test_the_client_is_created_once_per_container(state_machine, monkeypatch):
+    created = []
+    original = start_pipeline.boto3.client
+    monkeypatch.setattr(start_pipeline.boto3, "client", lambda *a, **k: created.append(a) or original(*a, **k))
+    for minute in (21, 22, 23):
+        start_pipeline.handler(event_at(f"2026-11-21T10:{minute}:00Z", event_id=f"e-{minute}"), None)
+    assert created == [("stepfunctions",)]
+
+
+def test_a_burst_of_a_thousand_objects_in_five_minutes_starts_at_most_two_executions(state_machine):
+    """1,000 objects over 5 minutes, 5% delivered twice and a few late: one execution per window touched."""
+    client, arn = state_machine
+    rng = random.Random(11)
+    start = datetime(2026, 11, 21, 10, 22, 30, tzinfo=timezone.utc)  # not aligned: the burst spans two windows
+    events = []
+    for index in range(1000):
+        when = start + timedelta(seconds=rng.uniform(0, 300))
+        event = event_at(f"{when:%Y-%m-%dT%H:%M:%SZ}", key=f"complaints/burst/{index:04}.json", version=f"v{index}", event_id=f"e-{index}")
+        events.append(event)
+        if rng.random() < 0.05:
+            events.append(copy.deepcopy(event))
+    late = [events.pop(rng.randrange(len(events))) for _ in range(10)]
+    statuses = [start_pipeline.handler(event, None)["status"] for event in events + late]
+    started = executions(client, arn)
+    # Windows touched: ceil(burst / window) + 1 at most, whatever the alignment.
+    assert len(started) == 2 == math.ceil(5 / 5) + 1
+    assert statuses.count("started") == 2 and statuses.count("coalesced") == len(statuses) - 2
+    assert sorted(e["name"] for e in started) == ["s3-window-20261121T1020Z-5m", "s3-window-20261121T1025Z-5m"]
 
 
 @pytest.mark.parametrize(

@@ -143,6 +143,7 @@ def test_function_runtime_tracing_logs_and_settings(dev_template):
         "BUCKET_NAME": {"Ref": "RawDataBucket46CFA8FB"},
         "KEY_PREFIX": "",
         "KEY_SUFFIX": ".json",
+        "WINDOW_MINUTES": "5",
     }
     log_group_ref = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
     assert dev_template.to_json()["Resources"][log_group_ref]["Properties"]["RetentionInDays"] == 90
