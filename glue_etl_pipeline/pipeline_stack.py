@@ -46,17 +46,24 @@ class GlueEtlPipelineStack(Stack):
         etl_job = EtlJob(self, "EtlJob", config=config, source=source)
         # The job's key encrypts every log group of the pipeline (each named in its key policy).
         workflow = EtlWorkflow(self, "Workflow", config=config, job=etl_job.job, alerts=alerts, log_key=etl_job.key)
-        Monitoring(
+        monitoring = Monitoring(
             self, "Monitoring", config=config, state_machine=workflow.state_machine, job_name=etl_job.job_name, alerts=alerts
         )
+        schedules = {}
         if config.scheduled:
-            ScheduledTrigger(self, "Schedule", config=config, state_machine=workflow.state_machine, key=messaging_key)
+            schedules["schedule"] = ScheduledTrigger(
+                self, "Schedule", config=config, state_machine=workflow.state_machine, key=messaging_key
+            )
         if config.on_object_created:
             # Every environment fed by S3 events also runs daily, so an object whose event was lost is read.
-            ScheduledTrigger(
+            schedules["catch-up"] = ScheduledTrigger(
                 self, "CatchUp", config=config, state_machine=workflow.state_machine, key=messaging_key, catch_up=True
             )
-            ObjectCreatedTrigger(
+        for name, schedule in schedules.items():
+            monitoring.watch_rule(schedule.rule, name)
+            monitoring.watch_dead_letter_queue(schedule.dead_letter_queue, name)
+        if config.on_object_created:
+            object_created = ObjectCreatedTrigger(
                 self,
                 "ObjectCreated",
                 config=config,
@@ -65,6 +72,9 @@ class GlueEtlPipelineStack(Stack):
                 key=messaging_key,
                 log_key=etl_job.key,
             )
+            monitoring.watch_rule(object_created.rule, "object-created")
+            monitoring.watch_function(object_created.function, "start-pipeline")
+            monitoring.watch_dead_letter_queue(object_created.dead_letter_queue, "start-pipeline")
 
         CfnOutput(self, "GlueJobName", value=etl_job.job.job_name, description="Glue job that converts the data")
         CfnOutput(

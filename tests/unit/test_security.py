@@ -155,6 +155,43 @@ def test_alarms_notify_the_topic(prod_template, alarm_name, namespace, metric):
     assert properties["AlarmActions"] == [{"Ref": "AlertsTopicCF7C81C9"}]
 
 
+# Every delivery path of the triggers: (alarm suffix, namespace, metric, statistic, dimension, what it watches)
+DELIVERY_ALARMS = {
+    "schedule-failed-invocations": ("AWS/Events", "FailedInvocations", "Sum", "RuleName", "ScheduleRule"),
+    "schedule-dead-letters": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "QueueName", "ScheduleDeadLetterQueue"),
+    "catch-up-failed-invocations": ("AWS/Events", "FailedInvocations", "Sum", "RuleName", "CatchUpRule"),
+    "catch-up-dead-letters": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "QueueName", "CatchUpDeadLetterQueue"),
+    "object-created-failed-invocations": ("AWS/Events", "FailedInvocations", "Sum", "RuleName", "ObjectCreatedRule"),
+    "start-pipeline-errors": ("AWS/Lambda", "Errors", "Sum", "FunctionName", "ObjectCreatedStartPipeline"),
+    "start-pipeline-async-events-dropped": ("AWS/Lambda", "AsyncEventsDropped", "Sum", "FunctionName", "ObjectCreatedStartPipeline"),
+    "start-pipeline-dead-letters": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "QueueName", "ObjectCreatedDeadLetterQueue"),
+}
+
+
+def test_every_dead_letter_queue_failed_invocation_and_function_error_alarms(templates):
+    expected_by_environment = {
+        "DEV": set(DELIVERY_ALARMS),
+        "TEST": set(DELIVERY_ALARMS) - {"schedule-failed-invocations", "schedule-dead-letters"},
+        "PROD": {"schedule-failed-invocations", "schedule-dead-letters"},
+    }
+    for environment, expected in expected_by_environment.items():
+        template = templates[environment]
+        prefix = f"glue-etl-pipeline-{environment.lower()}-"
+        alarms = {
+            a["Properties"]["AlarmName"].removeprefix(prefix): a["Properties"]
+            for a in template.find_resources("AWS::CloudWatch::Alarm").values()
+        }
+        assert set(alarms) - {"executions-failed", "executions-timed-out", "executions-aborted", "executions-throttled", "glue-job-run-failed"} == expected
+        for suffix in expected:
+            namespace, metric, statistic, dimension, watched = DELIVERY_ALARMS[suffix]
+            alarm = alarms[suffix]
+            assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (namespace, metric, statistic)
+            (dimension_entry,) = alarm["Dimensions"]
+            assert dimension_entry["Name"] == dimension
+            assert json.dumps(dimension_entry["Value"]).count(watched) == 1, (suffix, dimension_entry)
+            assert alarm["Threshold"] == 1 and alarm["AlarmActions"] == [{"Ref": "AlertsTopicCF7C81C9"}]
+
+
 def test_glue_failure_rule_matches_this_jobs_failed_runs(prod_template):
     pattern = resource_named(prod_template, "AWS::Events::Rule", "MonitoringGlueJobRunFailed")["Properties"]["EventPattern"]
     assert pattern["source"] == ["aws.glue"] and pattern["detail-type"] == ["Glue Job State Change"]

@@ -7,7 +7,7 @@ moto 5.2.5 needs two workarounds, both kept here:
   its sync polling is told to ignore that endpoint (else a retried task reuses the interrupted
   endpoint of the previous attempt and times out at once);
 - its Glue job runs always end SUCCEEDED: each new run takes its final state from `plan`.
-Retry waits are recorded instead of slept, so the intervals stay assertable and the tests fast.
+Retry waits and Wait states are recorded instead of slept, so the intervals stay assertable and the tests fast.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from moto.glue.models import FakeJobRun
 from moto.moto_api import state_manager
 from moto.sns.models import sns_backends
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_glue
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
@@ -56,6 +57,7 @@ class Workflow:
     topic_arn: str
     plan: list
     waits: list[float] = field(default_factory=list)
+    window_waits: list[int] = field(default_factory=list)
 
     def create(self, template) -> str:
         definition = definition_with_tokens_resolved(
@@ -72,10 +74,10 @@ class Workflow:
             roleArn=f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/state-machine",
         )["stateMachineArn"]
 
-    def run(self, state_machine_arn: str, timeout: float = 30) -> dict:
-        execution_arn = self.client.start_execution(stateMachineArn=state_machine_arn, input=json.dumps({"trigger": "test"}))[
-            "executionArn"
-        ]
+    def run(self, state_machine_arn: str, timeout: float = 30, execution_input: dict | None = None) -> dict:
+        execution_arn = self.client.start_execution(
+            stateMachineArn=state_machine_arn, input=json.dumps(execution_input or {"trigger": "test"})
+        )["executionArn"]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             status = self.client.list_executions(stateMachineArn=state_machine_arn)["executions"][0]["status"]
@@ -131,6 +133,8 @@ def workflow(monkeypatch):
     monkeypatch.setattr(FakeJobRun, "as_dict", with_error_message)
     recorded = Workflow(client=None, topic_arn="", plan=plan)
     monkeypatch.setattr(retrier_decl, "time", type("RecordedTime", (), {"sleep": staticmethod(recorded.waits.append)}))
+    # Wait states record how long they would wait instead of waiting.
+    monkeypatch.setattr(WaitFunction, "_wait_interval", lambda self, env, wait_seconds: recorded.window_waits.append(wait_seconds))
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         state_manager.set_transition(model_name="glue::job_run", transition={"progression": "immediate"})
         boto3.client("glue", region_name=REGION).create_job(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -128,3 +129,21 @@ def test_any_other_script_failure_is_retried(workflow, prod_template):
     assert task_attempts(result["history"]) == 2
     assert len(workflow.waits) == 1 and 0 <= workflow.waits[0] <= 10
     assert workflow.notifications() == []
+
+
+def test_a_window_execution_waits_for_its_window_to_close_then_runs_once(workflow, test_template):
+    window_end = datetime.now() + timedelta(minutes=4)
+    execution_input = {"trigger": "s3", "window": {"start": "2026-11-21T10:20:00Z", "end": f"{window_end:%Y-%m-%dT%H:%M:%SZ}"}}
+    result = workflow.run(workflow.create(test_template), execution_input=execution_input)
+    assert result["status"] == "SUCCEEDED", event_types(result["history"])
+    (waited,) = workflow.window_waits
+    assert 200 <= waited <= 240  # until the window's end, not a fixed delay
+    types = event_types(result["history"])
+    assert types.index("WaitStateEntered") < types.index("WaitStateExited") < types.index("ParallelStateEntered")
+    assert task_attempts(result["history"]) == 1
+
+
+def test_scheduled_and_catch_up_runs_start_at_once(workflow, test_template):
+    result = workflow.run(workflow.create(test_template), execution_input={"trigger": "catch-up"})
+    assert result["status"] == "SUCCEEDED"
+    assert workflow.window_waits == [] and "WaitStateEntered" not in event_types(result["history"])
