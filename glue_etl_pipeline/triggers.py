@@ -21,7 +21,9 @@ from glue_etl_pipeline.etl_job import LOG_RETENTION, allow_cloudwatch_logs
 from glue_etl_pipeline.naming import stack_instance_id
 
 FUNCTION_DIR = Path(__file__).resolve().parent / "functions" / "start_pipeline"
-# A run not started within the hour is superseded by the next scheduled one.
+# EventBridge retries a failed start for up to an hour, then parks the event in the dead-letter
+# queue (alarmed). Nothing is lost meanwhile: any later run reads every unread file (bookmarks),
+# and with the S3 trigger the daily catch-up run does so even when no other run comes.
 MAX_EVENT_AGE = Duration.hours(1)
 TARGET_RETRY_ATTEMPTS = 10
 
