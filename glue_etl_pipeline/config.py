@@ -58,6 +58,9 @@ MAX_EXECUTION_MINUTES = 240
 DEFAULT_COALESCING_WINDOW_MINUTES = 5
 MAX_COALESCING_WINDOW_MINUTES = 60
 DEFAULT_CATCH_UP_SCHEDULE = "cron(50 3 * * ? *)"
+# Hours without a written record before the freshness alarm fires: a day plus an hourly run's slack.
+DEFAULT_FRESHNESS_HOURS = 25
+MAX_FRESHNESS_HOURS = 168
 
 
 def execution_timeout_minutes(job_timeout_minutes: int, window_minutes: int, retry: RetryPolicy = RETRY_POLICY) -> int:
@@ -122,6 +125,23 @@ class EnvironmentConfig:
     notify_on_success: bool = False
     coalescing_window_minutes: int = DEFAULT_COALESCING_WINDOW_MINUTES
     catch_up_schedule: str = DEFAULT_CATCH_UP_SCHEDULE
+    output_database: str | None = None
+    output_table_name: str | None = None
+    quarantine_table_name: str | None = None
+    freshness_hours: int = DEFAULT_FRESHNESS_HOURS
+
+    @property
+    def curated_database(self) -> str:
+        """The catalog database of the output and quarantine tables (the source's unless set)."""
+        return self.output_database or self.glue_db
+
+    @property
+    def curated_table(self) -> str:
+        return self.output_table_name or f"{self.table_name}_curated"
+
+    @property
+    def quarantine_table(self) -> str:
+        return self.quarantine_table_name or f"{self.table_name}{QUARANTINE_SUFFIX}"
 
     @property
     def window_minutes(self) -> int:
@@ -300,6 +320,10 @@ _PARSERS: Mapping[str, Callable[[str], object]] = {
     "notify_on_success": parse_boolean,
     "coalescing_window_minutes": _bounded_int(1, MAX_COALESCING_WINDOW_MINUTES),
     "catch_up_schedule": parse_schedule,
+    "output_database": _matching(_GLUE_NAME, _GLUE_NAME_RULE),
+    "output_table_name": _matching(_GLUE_NAME, _GLUE_NAME_RULE),
+    "quarantine_table_name": _matching(_GLUE_NAME, _GLUE_NAME_RULE),
+    "freshness_hours": _bounded_int(1, MAX_FRESHNESS_HOURS),
 }
 _REQUIRED = ("glue_db", "table_name", "destination_s3_location")
 
@@ -357,6 +381,13 @@ def _parse_environment(source: _Source) -> EnvironmentConfig:
             f"expected at most {max_job_timeout_minutes(env.window_minutes)} with a {env.window_minutes}-minute "
             f"coalescing window: the window, a queued run's attempts and this run's must fit {MAX_EXECUTION_MINUTES} minutes",
         )
+    if env.curated_database == env.glue_db and env.table_name in (env.curated_table, env.quarantine_table):
+        raise source.error(
+            "output_table_name" if env.curated_table == env.table_name else "quarantine_table_name",
+            "must differ from table_name, the source table in the same database",
+        )
+    if env.curated_table == env.quarantine_table:
+        raise source.error("quarantine_table_name", "must differ from the output table's name")
     if env.topic_arn and env.notification_email:
         raise source.error(
             "notification_email",

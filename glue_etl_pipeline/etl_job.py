@@ -17,6 +17,7 @@ from glue_etl_pipeline.compliance import acknowledge, resource_finding, skip_che
 from glue_etl_pipeline.config import EnvironmentConfig, S3Location
 from glue_etl_pipeline.job_package import ENTRYPOINT, PACKAGE_DIR, build_package_zip
 from glue_etl_pipeline.naming import settings_digest, stack_instance_id
+from gluescripts.etl.metrics import NAMESPACE as METRICS_NAMESPACE
 
 RULESET_FILE = PACKAGE_DIR / "ruleset.dqdl"
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
@@ -137,6 +138,7 @@ class EtlJob(Construct):
             enable_metrics=True,
             enable_observability_metrics=True,
             default_arguments={
+                "--environment": config.name,
                 "--dbname": config.glue_db,
                 "--table": config.table_name,
                 "--outputpath": config.destination_s3_location.uri,
@@ -247,14 +249,14 @@ class EtlJob(Construct):
                 sid="PublishGlueMetrics",
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": ["Glue", "Glue Data Quality"]}},
+                conditions={"StringEquals": {"cloudwatch:namespace": ["Glue", "Glue Data Quality", METRICS_NAMESPACE]}},
             )
         )
         acknowledge(
             self,
             "AwsSolutions-IAM5[Resource::*]",
             "cloudwatch:PutMetricData supports no resource-level permissions; the statement is limited "
-            "to the Glue and Glue Data Quality namespaces by condition.",
+            "to the Glue, Glue Data Quality and the pipeline's own namespaces by condition.",
         )
 
     def _grant_s3(self, location: S3Location, object_actions: list[str]) -> None:

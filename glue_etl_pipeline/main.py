@@ -11,7 +11,9 @@ from cdk_nag import AwsSolutionsChecks
 
 from glue_etl_pipeline.compliance import DropRedundantDependsOn
 from glue_etl_pipeline.config import ConfigError, PipelineConfig, load_config
+from glue_etl_pipeline.job_package import PACKAGE_DIR
 from glue_etl_pipeline.pipeline_stack import GlueEtlPipelineStack
+from gluescripts.etl.table_schema import SchemaError, load_schema
 
 CONFIG_FILE = Path(__file__).resolve().parent.parent / "environment.conf"
 
@@ -20,10 +22,16 @@ def build_app(app: App, config: PipelineConfig, selected: str | None) -> list[Gl
     """Add one stack per selected environment (every environment when `selected` is empty).
 
     Every synth is checked against the AWS Solutions rules; an unacknowledged finding fails it.
+    The job's schema.json defines the catalog tables; a problem in it is a `ConfigError` too.
     """
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     Aspects.of(app).add(DropRedundantDependsOn())
-    return [GlueEtlPipelineStack(app, config=env) for env in config.select(selected)]
+    schema_file = PACKAGE_DIR / "schema.json"
+    try:
+        schema = load_schema(schema_file.read_text(encoding="utf-8"))
+    except SchemaError as problem:
+        raise ConfigError(f"gluescripts/{schema_file.name}: {problem}") from None
+    return [GlueEtlPipelineStack(app, config=env, schema=schema) for env in config.select(selected)]
 
 
 def selected_environment(app: App) -> str | None:

@@ -13,6 +13,9 @@ from constructs import Construct
 
 from glue_etl_pipeline.alerts import Alerts
 from glue_etl_pipeline.config import EnvironmentConfig
+from gluescripts.etl.metrics import (
+    ENVIRONMENT, NAMESPACE, RECORDS_QUARANTINED, RECORDS_READ, RECORDS_WRITTEN, RUN_DURATION,
+)
 
 PERIOD = Duration.minutes(5)
 GLUE_RUN_FAILURE_STATES = ["FAILED", "TIMEOUT", "ERROR"]
@@ -64,9 +67,87 @@ class Monitoring(Construct):
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         for suffix, metric in {**workflow_metrics, "glue-job-run-failed": glue_metric}.items():
             self._alarm(suffix, metric)
+        # Every run "succeeding" on no data is a failure too: no record written for freshness_hours.
+        hourly_written = self.run_metric(RECORDS_WRITTEN, "Sum", Duration.hours(1))
+        self.alarms["no-fresh-records"] = hourly_written.create_alarm(
+            self,
+            "no-fresh-records",
+            alarm_name=f"{prefix}-no-fresh-records",
+            alarm_description=f"{config.name} Glue ETL pipeline: no record written for {config.freshness_hours} hours",
+            threshold=1,
+            evaluation_periods=config.freshness_hours,
+            datapoints_to_alarm=config.freshness_hours,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            # No run at all publishes nothing: that is as stale as a run that wrote nothing.
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+        )
+        self.alarms["no-fresh-records"].add_alarm_action(notify)
+        self._state_machine, self._config = state_machine, config
+        self._dead_letter_queues: dict[str, sqs.IQueue] = {}
+
+    def run_metric(self, name: str, statistic: str, period: Duration = PERIOD) -> cloudwatch.Metric:
+        """One of the metrics each Glue run publishes, for this environment."""
+        return cloudwatch.Metric(
+            namespace=NAMESPACE, metric_name=name, dimensions_map={ENVIRONMENT: self._environment}, period=period, statistic=statistic
+        )
+
+    def add_dashboard(self) -> cloudwatch.Dashboard:
+        """One dashboard per environment: executions, run time, records, the quarantined share, queues, alarms."""
+        machine = self._state_machine
+        read, quarantined = self.run_metric(RECORDS_READ, "Sum"), self.run_metric(RECORDS_QUARANTINED, "Sum")
+        share = cloudwatch.MathExpression(
+            expression="IF(read > 0, quarantined / read, 0)",
+            using_metrics={"read": read, "quarantined": quarantined},
+            label="quarantined share",
+            period=PERIOD,
+        )
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{self._prefix}")
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Executions",
+                left=[
+                    machine.metric_started(period=PERIOD, statistic="Sum"),
+                    machine.metric_succeeded(period=PERIOD, statistic="Sum"),
+                    machine.metric_failed(period=PERIOD, statistic="Sum"),
+                    machine.metric_timed_out(period=PERIOD, statistic="Sum"),
+                ],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Glue run time (seconds)",
+                left=[self.run_metric(RUN_DURATION, "Maximum"), self.run_metric(RUN_DURATION, "Average")],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Records",
+                left=[read, self.run_metric(RECORDS_WRITTEN, "Sum"), quarantined],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Quarantined share against max_quarantine_fraction",
+                left=[share],
+                left_annotations=[
+                    cloudwatch.HorizontalAnnotation(
+                        value=self._config.max_quarantine_fraction, label="max_quarantine_fraction", color="#d62728"
+                    )
+                ],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Dead-letter queues (messages waiting)",
+                left=[
+                    queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum", label=name)
+                    for name, queue in self._dead_letter_queues.items()
+                ],
+                width=12,
+            ),
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=12),
+        )
+        return dashboard
 
     def watch_dead_letter_queue(self, queue: sqs.IQueue, name: str) -> None:
         """Alarm when an event lands in `queue`: it was not delivered and waits for a redrive."""
+        self._dead_letter_queues[name] = queue
         self._alarm(
             f"{name}-dead-letters",
             queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),

@@ -13,11 +13,13 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 from gluescripts.etl.bundled import RULESET_FILE, SCHEMA_FILE, bundled_text
 from gluescripts.etl.dqdl import DqdlError, parse_ruleset
 from gluescripts.etl.evaluate import EvaluationError, evaluate_locally
+from gluescripts.etl.metrics import run_metrics
 from gluescripts.etl.pipeline import BatchReport, process_batch
 from gluescripts.etl.quality import NOT_EVALUATED_LOCALLY
 from gluescripts.etl.schema import SchemaError, load_schema
@@ -96,6 +98,7 @@ def run(argv: list[str]) -> int:
 
     # A caller's session (as in the tests) is borrowed and left running; our own is stopped.
     owns_session = SparkSession.getActiveSession() is None
+    started = time.monotonic()
     spark = local_spark_session()
     try:
         report = process_batch(
@@ -114,6 +117,8 @@ def run(argv: list[str]) -> int:
     Path(args.output).mkdir(parents=True, exist_ok=True)
     (Path(args.output) / "dq_report.json").write_text(json.dumps(report.as_dict(), indent=2) + "\n")
     print(summary(report))
+    # What the Glue job would publish to CloudWatch for this run (namespace GlueEtlPipeline).
+    print("metrics: " + json.dumps(run_metrics("local", time.monotonic() - started, report.metric_counts())))
     if not report.passed:
         print(f"error: batch failed: {report.failures[0]}", file=sys.stderr)
         return 1

@@ -25,6 +25,8 @@ SHOWN = {
     "AWS::Lambda::Function": "Lambda",
     "AWS::KMS::Key": "KMS key",
     "AWS::CloudWatch::Alarm": "CloudWatch alarm",
+    "AWS::CloudWatch::Dashboard": "CloudWatch dashboard",
+    "AWS::Glue::Table": "Glue catalog table",
 }
 # CDK's own deploy-time helpers are not part of the pipeline's architecture.
 HIDDEN_PREFIXES = ("BucketNotificationsHandler",)

@@ -18,6 +18,7 @@ from awsglue.dynamicframe import DynamicFrame  # type: ignore[import-not-found]
 from awsglue.job import Job  # type: ignore[import-not-found]
 from awsglue.transforms import SelectFromCollection  # type: ignore[import-not-found]
 
+from gluescripts.etl.metrics import NAMESPACE
 from gluescripts.etl.quality import ROW_LEVEL_OUTCOMES, RULE_OUTCOMES, QualityResults, rule_outcomes_from_rows
 
 LOG = logging.getLogger("json_to_pq")
@@ -93,3 +94,10 @@ class GlueRuntime:
 
     def commit(self) -> None:
         self.job.commit()
+
+    def publish_metrics(self, metric_data: list[dict]) -> None:
+        """One PutMetricData call. The run's data is committed by now: a failure here is logged, not raised."""
+        try:
+            boto3.client("cloudwatch").put_metric_data(Namespace=NAMESPACE, MetricData=metric_data)
+        except Exception:
+            LOG.exception("publishing the run's metrics to CloudWatch failed")

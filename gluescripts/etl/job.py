@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Callable, Protocol
 
 from awsglue.utils import getResolvedOptions  # type: ignore[import-not-found]
@@ -16,14 +17,18 @@ from pyspark.sql import DataFrame
 
 from gluescripts.etl.bundled import RULESET_FILE, SCHEMA_FILE, bundled_text
 from gluescripts.etl.errors import DataQualityFailed
+from gluescripts.etl.metrics import (
+    RECORDS_MALFORMED, RECORDS_QUARANTINED, RECORDS_READ, RECORDS_WITH_UNKNOWN_FIELDS, RECORDS_WRITTEN, run_metrics,
+)
 from gluescripts.etl.pipeline import BatchReport, Sink, process_batch
 from gluescripts.etl.quality import QualityResults
 from gluescripts.etl.schema import load_schema
 
 # Glue adds JOB_ID, JOB_RUN_ID, SECURITY_CONFIGURATION, TempDir and the bookmark option itself;
 # naming them here would make getResolvedOptions reject them as reserved.
-JOB_ARGUMENTS = ["JOB_NAME", "dbname", "table", "outputpath", "quarantinepath", "max_quarantine_fraction"]
+JOB_ARGUMENTS = ["JOB_NAME", "environment", "dbname", "table", "outputpath", "quarantinepath", "max_quarantine_fraction"]
 LOG = logging.getLogger("json_to_pq")
+COUNTS = (RECORDS_READ, RECORDS_WRITTEN, RECORDS_QUARANTINED, RECORDS_MALFORMED, RECORDS_WITH_UNKNOWN_FIELDS)
 
 
 class JobRuntime(Protocol):
@@ -39,12 +44,16 @@ class JobRuntime(Protocol):
     def commit(self) -> None:
         """Mark the records read by this run as processed (job bookmarks)."""
 
+    def publish_metrics(self, metric_data: list[dict]) -> None:
+        """Publish the run's metrics (CloudWatch PutMetricData's MetricData) in one call."""
+
 
 def run_job(argv: list[str], runtime_factory: Callable[[dict], JobRuntime]) -> BatchReport | None:
     """Run one batch; returns its report, or None when there was nothing new to read.
 
     Raises `DataQualityFailed` (nothing written, nothing committed) when the batch fails its checks.
     """
+    started = time.monotonic()
     args = getResolvedOptions(argv, JOB_ARGUMENTS)
     max_fraction = float(args["max_quarantine_fraction"])
     ruleset, schema = bundled_text(RULESET_FILE), load_schema(bundled_text(SCHEMA_FILE))
@@ -54,6 +63,8 @@ def run_job(argv: list[str], runtime_factory: Callable[[dict], JobRuntime]) -> B
     if records.isEmpty():
         LOG.info("no new records in %s; nothing to do", table)
         runtime.commit()
+        # Published all the same: the freshness alarm tells "ran, found nothing" from "never ran".
+        runtime.publish_metrics(run_metrics(args["environment"], time.monotonic() - started, dict.fromkeys(COUNTS, 0)))
         return None
     report = process_batch(
         records, schema, ruleset, runtime.evaluate, max_fraction, runtime.sink(args["outputpath"], args["quarantinepath"])
@@ -68,4 +79,5 @@ def run_job(argv: list[str], runtime_factory: Callable[[dict], JobRuntime]) -> B
         raise DataQualityFailed(f"{table}: " + "; ".join(report.failures))
     runtime.commit()
     LOG.info("read %d, written %d, quarantined %d", report.read, report.written, report.quarantined)
+    runtime.publish_metrics(run_metrics(args["environment"], time.monotonic() - started, report.metric_counts()))
     return report

@@ -14,6 +14,9 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
+from gluescripts.etl.metrics import (
+    RECORDS_MALFORMED, RECORDS_QUARANTINED, RECORDS_READ, RECORDS_WITH_UNKNOWN_FIELDS, RECORDS_WRITTEN,
+)
 from gluescripts.etl.quality import Evaluator, QualityResults, RuleOutcome, batch_failures, quarantine_reasons
 from gluescripts.etl.schema import MALFORMED_REASON, RAW, UNKNOWN_FIELDS, TableSchema, parse_json_lines, with_partition_column
 
@@ -47,6 +50,16 @@ class BatchReport:
     @property
     def passed(self) -> bool:
         return not self.failures
+
+    def metric_counts(self) -> dict[str, int]:
+        """The counts the run publishes as CloudWatch metrics, by metric name."""
+        return {
+            RECORDS_READ: self.read,
+            RECORDS_WRITTEN: self.written,
+            RECORDS_QUARANTINED: self.quarantined,
+            RECORDS_MALFORMED: self.malformed,
+            RECORDS_WITH_UNKNOWN_FIELDS: self.with_unknown_fields,
+        }
 
     def as_dict(self) -> dict:
         return {

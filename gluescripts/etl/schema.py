@@ -7,13 +7,13 @@ as in JSON: "42" (a string) is not an int and "yes" is not a boolean.
 
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import dataclass
-
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+
+from gluescripts.etl.table_schema import ColumnSpec, SchemaError, TableSchema, decimal_precision, load_schema
+
+__all__ = ["ColumnSpec", "SchemaError", "TableSchema", "load_schema", "parse_json_lines", "spark_type", "with_partition_column"]
 
 RAW = "_raw"
 MALFORMED_REASON = "_malformed_reason"
@@ -28,73 +28,15 @@ _SIMPLE_TYPES = {
     "date": T.DateType(),
     "timestamp": T.TimestampType(),
 }
-_DECIMAL = re.compile(r"^decimal\((\d{1,2}),(\d{1,2})\)$")
-
-
-class SchemaError(ValueError):
-    """The schema file is unreadable or declares something the job cannot apply."""
-
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    name: str
-    type: str
-
-
-@dataclass(frozen=True)
-class TableSchema:
-    """The declared columns, and the date partition derived from one of them (None: unpartitioned)."""
-
-    columns: tuple[ColumnSpec, ...]
-    partition_column: str | None = None
-    partition_source: str | None = None
-
-    @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(column.name for column in self.columns)
-
-
-def load_schema(text: str) -> TableSchema:
-    """Parse schema.json's text into a `TableSchema`, or raise `SchemaError`.
-
-    The form is `{"columns": [{"name", "type"}, ...], "partition": {"column", "from"}}`; `partition`
-    is optional, and without it the output is written unpartitioned.
-    """
-    try:
-        document = json.loads(text)
-        columns = tuple(ColumnSpec(str(c["name"]), str(c["type"])) for c in document["columns"])
-        partition = document.get("partition")
-        schema = TableSchema(columns, str(partition["column"]), str(partition["from"])) if partition else TableSchema(columns)
-    except (ValueError, KeyError, TypeError, AttributeError) as problem:
-        raise SchemaError(
-            f"schema is not of the form {{columns: [{{name, type}}], partition (optional): {{column, from}}}}: {problem}"
-        ) from None
-    if not columns:
-        raise SchemaError("schema declares no columns")
-    if len(set(schema.column_names)) != len(columns):
-        raise SchemaError("schema declares a column twice")
-    for column in columns:
-        try:
-            spark_type(column.type)
-        except SchemaError:
-            raise SchemaError(f"column {column.name!r} has unsupported type {column.type!r}") from None
-    if schema.partition_column is None:
-        return schema
-    source_type = dict((c.name, c.type) for c in columns).get(schema.partition_source)
-    if source_type not in ("date", "timestamp"):
-        raise SchemaError(f"partition source {schema.partition_source!r} must be a date or timestamp column")
-    if schema.partition_column in schema.column_names:
-        raise SchemaError(f"partition column {schema.partition_column!r} must not also be a data column")
-    return schema
 
 
 def spark_type(type_name: str) -> T.DataType:
     """The Spark type of a schema.json type name, or `SchemaError`."""
     if type_name in _SIMPLE_TYPES:
         return _SIMPLE_TYPES[type_name]
-    decimal = _DECIMAL.match(type_name)
-    if decimal and 0 <= int(decimal[2]) <= int(decimal[1]) <= 38:
-        return T.DecimalType(int(decimal[1]), int(decimal[2]))
+    precision = decimal_precision(type_name)
+    if precision is not None:
+        return T.DecimalType(*precision)
     raise SchemaError(f"unsupported type {type_name!r}")
 
 

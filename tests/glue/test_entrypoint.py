@@ -191,6 +191,12 @@ def test_glue_starts_the_shipped_script_with_the_bookmark_option_in_job_init(glu
     assert kinds == ["init", "read", "commit"]
     assert glue.events[1][2] == "read_travel_complaints"
     assert glue.events[2] == ("commit", [True, True])  # committed after both writes
+    # The run's metrics, in one PutMetricData call to the pipeline's namespace, for this environment.
+    metrics = boto3.client("cloudwatch").list_metrics(Namespace="GlueEtlPipeline")["Metrics"]
+    assert sorted(m["MetricName"] for m in metrics) == [
+        "RecordsMalformed", "RecordsQuarantined", "RecordsRead", "RecordsWithUnknownFields", "RecordsWritten", "RunDurationSeconds",
+    ]
+    assert all(m["Dimensions"] == [{"Name": "Environment", "Value": "DEV"}] for m in metrics)
 
 
 def test_rows_glue_marks_failed_by_a_row_rule_are_quarantined_with_that_rule(glue, spark):

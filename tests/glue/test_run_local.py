@@ -38,7 +38,13 @@ def test_samples_pass_and_print_a_summary(sample_run):
     (exit_code, printed), _ = sample_run
     assert exit_code == 0
     assert printed.splitlines()[0].startswith("records read 3000: written ")
-    assert printed.rstrip().endswith("PASSED")
+    *_, verdict, metrics = printed.rstrip().splitlines()
+    assert verdict == "PASSED"
+    # What the Glue job would publish to CloudWatch for this run.
+    published = {m["MetricName"]: m["Value"] for m in json.loads(metrics.removeprefix("metrics: "))}
+    assert {k: v for k, v in published.items() if k != "RunDurationSeconds"} == {
+        "RecordsRead": 3000, "RecordsWritten": 2882, "RecordsQuarantined": 118, "RecordsMalformed": 38, "RecordsWithUnknownFields": 0,
+    }
 
 
 def test_samples_leave_parquet_quarantine_and_a_reconciled_report(sample_run, spark):

@@ -220,6 +220,7 @@ def glue_requests(resolved: Resolved) -> list[Request]:
         key("kms:Decrypt"),
         Request(role, "glue:PublishDataQuality", f"{glue}:dataQualityRuleset/{job}", ALLOWED),
         Request(role, "cloudwatch:PutMetricData", "*", ALLOWED, (("cloudwatch:namespace", "Glue"),)),
+        Request(role, "cloudwatch:PutMetricData", "*", ALLOWED, (("cloudwatch:namespace", "GlueEtlPipeline"),)),
         # Refused: other prefixes and buckets, writing the source, other tables, namespaces, groups, keys.
         Request(role, "s3:GetObject", f"{raw}/other-team/secret.json", DENIED),
         Request(role, "s3:PutObject", f"{raw}/complaints/2026/11/22/injected.json", DENIED),

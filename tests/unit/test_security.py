@@ -181,7 +181,7 @@ def test_every_dead_letter_queue_failed_invocation_and_function_error_alarms(tem
             a["Properties"]["AlarmName"].removeprefix(prefix): a["Properties"]
             for a in template.find_resources("AWS::CloudWatch::Alarm").values()
         }
-        assert set(alarms) - {"executions-failed", "executions-timed-out", "executions-aborted", "executions-throttled", "glue-job-run-failed"} == expected
+        assert set(alarms) - {"executions-failed", "executions-timed-out", "executions-aborted", "executions-throttled", "glue-job-run-failed", "no-fresh-records"} == expected
         for suffix in expected:
             namespace, metric, statistic, dimension, watched = DELIVERY_ALARMS[suffix]
             alarm = alarms[suffix]

@@ -195,7 +195,7 @@ def test_only_resource_wildcard_on_glue_role_is_namespaced_put_metric_data(prod_
     assert wildcards == [
         {
             "Action": "cloudwatch:PutMetricData",
-            "Condition": {"StringEquals": {"cloudwatch:namespace": ["Glue", "Glue Data Quality"]}},
+            "Condition": {"StringEquals": {"cloudwatch:namespace": ["Glue", "Glue Data Quality", "GlueEtlPipeline"]}},
             "Effect": "Allow",
             "Resource": "*",
             "Sid": "PublishGlueMetrics",

@@ -1,0 +1,77 @@
+"""The table's declared schema (schema.json): its columns, types and optional date partition.
+
+Free of Spark, so the CDK app reads the same file to define the catalog tables the job writes to,
+and the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+SIMPLE_TYPES = ("string", "int", "bigint", "double", "boolean", "date", "timestamp")
+_DECIMAL = re.compile(r"^decimal\((\d{1,2}),(\d{1,2})\)$")
+
+
+def decimal_precision(type_name: str) -> tuple[int, int] | None:
+    """(precision, scale) of a valid `decimal(p,s)` type name, else None."""
+    match = _DECIMAL.match(type_name)
+    if match and 0 <= int(match[2]) <= int(match[1]) <= 38:
+        return int(match[1]), int(match[2])
+    return None
+
+
+class SchemaError(ValueError):
+    """The schema file is unreadable or declares something the job cannot apply."""
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """The declared columns, and the date partition derived from one of them (None: unpartitioned)."""
+
+    columns: tuple[ColumnSpec, ...]
+    partition_column: str | None = None
+    partition_source: str | None = None
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+
+def load_schema(text: str) -> TableSchema:
+    """Parse schema.json's text into a `TableSchema`, or raise `SchemaError`.
+
+    The form is `{"columns": [{"name", "type"}, ...], "partition": {"column", "from"}}`; `partition`
+    is optional, and without it the output is written unpartitioned.
+    """
+    try:
+        document = json.loads(text)
+        columns = tuple(ColumnSpec(str(c["name"]), str(c["type"])) for c in document["columns"])
+        partition = document.get("partition")
+        schema = TableSchema(columns, str(partition["column"]), str(partition["from"])) if partition else TableSchema(columns)
+    except (ValueError, KeyError, TypeError, AttributeError) as problem:
+        raise SchemaError(
+            f"schema is not of the form {{columns: [{{name, type}}], partition (optional): {{column, from}}}}: {problem}"
+        ) from None
+    if not columns:
+        raise SchemaError("schema declares no columns")
+    if len(set(schema.column_names)) != len(columns):
+        raise SchemaError("schema declares a column twice")
+    for column in columns:
+        if column.type not in SIMPLE_TYPES and decimal_precision(column.type) is None:
+            raise SchemaError(f"column {column.name!r} has unsupported type {column.type!r}")
+    if schema.partition_column is None:
+        return schema
+    source_type = dict((c.name, c.type) for c in columns).get(schema.partition_source)
+    if source_type not in ("date", "timestamp"):
+        raise SchemaError(f"partition source {schema.partition_source!r} must be a date or timestamp column")
+    if schema.partition_column in schema.column_names:
+        raise SchemaError(f"partition column {schema.partition_column!r} must not also be a data column")
+    return schema
