@@ -81,6 +81,9 @@ def variant_templates(project_config, tmp_path_factory) -> dict[str, Template]:
             job_timeout_minutes=29,
         ),
         dataclasses.replace(base, name="OWNBUCKET", trigger="s3", source_s3_location=None),
+        dataclasses.replace(
+            base, name="CATALOG", output_database="analytics", output_table_name="complaints_clean", quarantine_table_name="complaints_rejected"
+        ),
     )
     return synthesize(PipelineConfig(source="variants", environments=variants), tmp_path_factory.mktemp("variants"))
 

@@ -205,3 +205,39 @@ def test_cloudwatch_may_publish_to_the_encrypted_topic(prod_template):
     assert any("cloudwatch.amazonaws.com" in json.dumps(s.get("Principal")) and "kms:GenerateDataKey" in s["Action"] for s in key)
     policy = only_resource(prod_template, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]["Statement"]
     assert any(s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"} and s["Action"] == "sns:Publish" for s in policy)
+
+
+def test_freshness_alarm_fires_after_a_day_without_written_records(templates):
+    for name, template in templates.items():
+        (alarm,) = [
+            a["Properties"] for a in template.find_resources("AWS::CloudWatch::Alarm").values()
+            if a["Properties"]["AlarmName"] == f"glue-etl-pipeline-{name.lower()}-no-fresh-records"
+        ]
+        assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"], alarm["Period"]) == ("GlueEtlPipeline", "RecordsWritten", "Sum", 3600)
+        assert alarm["Dimensions"] == [{"Name": "Environment", "Value": name}]
+        assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"], alarm["Threshold"]) == (25, 25, 1)
+        assert alarm["ComparisonOperator"] == "LessThanThreshold" and alarm["TreatMissingData"] == "breaching"
+        assert alarm["AlarmActions"] == [{"Ref": "AlertsTopicCF7C81C9"}]
+
+
+def dashboard_body(template) -> str:
+    (dashboard,) = template.find_resources("AWS::CloudWatch::Dashboard").values()
+    parts = dashboard["Properties"]["DashboardBody"]["Fn::Join"][1]
+    return "".join(p if isinstance(p, str) else "{" + json.dumps(p) + "}" for p in parts)
+
+
+def test_dashboard_widgets_watch_this_environments_resources(dev_template):
+    body = dashboard_body(dev_template)
+    titles = ("Executions", "Glue run time (seconds)", "Records", "Quarantined share against max_quarantine_fraction", "Dead-letter queues (messages waiting)", "Alarms")
+    for title in titles:
+        assert f'"title":"{title}"' in body, title
+    for metric in ("ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed", "ExecutionsTimedOut"):
+        assert f'"AWS/States","{metric}","StateMachineArn",' + '"{{"Ref": "WorkflowStateMachine8F1B1C15"}}"' in body, metric
+    for metric in ("RecordsRead", "RecordsWritten", "RecordsQuarantined", "RunDurationSeconds"):
+        assert f'"GlueEtlPipeline","{metric}","Environment","DEV"' in body, metric
+    assert '"expression":"IF(read > 0, quarantined / read, 0)"' in body
+    assert '{"value":0.1,"color":"#d62728","label":"max_quarantine_fraction","yAxis":"left"}' in body
+    for queue in ("ScheduleDeadLetterQueue", "CatchUpDeadLetterQueue", "ObjectCreatedDeadLetterQueue"):
+        assert body.count(f'"Fn::GetAtt": ["{queue}') == 1, queue
+    alarms = [a for a in dev_template.find_resources("AWS::CloudWatch::Alarm")]
+    assert all(f'"Fn::GetAtt": ["{alarm}", "Arn"]' in body for alarm in alarms)
