@@ -1,0 +1,48 @@
+"""The start-pipeline function's package, as CDK ships it: the asset folder from the cloud assembly.
+
+Imported in a fresh interpreter that sees only that folder and the runtime's libraries (boto3), its
+`handler.handler` (the function's Handler setting) runs one real event against moto.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.helpers import PROJECT_ROOT
+
+SCRIPT = r"""
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+from moto import mock_aws
+import boto3
+with mock_aws():
+    client = boto3.client("stepfunctions", region_name="eu-west-1")
+    arn = client.create_state_machine(
+        name="glue-etl-pipeline-dev", roleArn="arn:aws:iam::123456789012:role/r",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+    )["stateMachineArn"]
+    os.environ.update(STATE_MACHINE_ARN=arn, BUCKET_NAME="example-travel-raw-test", KEY_PREFIX="complaints/", KEY_SUFFIX=".json", WINDOW_MINUTES="5")
+    module_name, function_name = sys.argv[2].rsplit(".", 1)
+    module = __import__(module_name)
+    result = getattr(module, function_name)(json.load(open(sys.argv[3])), None)
+    print(json.dumps({"file": module.__file__, "result": result, "executions": len(client.list_executions(stateMachineArn=arn)["executions"])}))
+"""
+
+
+def test_the_shipped_folder_holds_the_handler_and_it_starts_an_execution(dev_template, assembly_dir):
+    (function,) = [
+        r["Properties"] for i, r in dev_template.find_resources("AWS::Lambda::Function").items() if i.startswith("ObjectCreatedStartPipeline")
+    ]
+    asset = assembly_dir / f"asset.{function['Code']['S3Key'].removesuffix('.zip')}"
+    assert sorted(p.name for p in asset.iterdir()) == ["handler.py"]  # no tests, caches or package markers
+    environment = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-west-1", "PATH": "/usr/bin:/bin"}
+    completed = subprocess.run(
+        [sys.executable, "-I", "-c", SCRIPT, str(asset), function["Handler"], str(PROJECT_ROOT / "tests" / "fixtures" / "s3_object_created.json")],
+        capture_output=True, text=True, env=environment, cwd=asset, timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    outcome = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert outcome["file"].startswith(str(asset))
+    assert outcome["result"]["status"] == "started" and outcome["executions"] == 1
