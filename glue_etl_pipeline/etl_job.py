@@ -46,6 +46,20 @@ def allow_cloudwatch_logs(key: kms.IKey, scope: Construct, log_group_name: str) 
     )
 
 
+def retained_log_group(scope: Construct, construct_id: str, log_group_name: str, key: kms.IKey) -> logs.LogGroup:
+    """A log group kept after the stack is deleted, encrypted with `key`, under a name that carries the
+    stack instance (see naming.py) so the next create never meets it."""
+    allow_cloudwatch_logs(key, scope, log_group_name)
+    return logs.LogGroup(
+        scope,
+        construct_id,
+        log_group_name=log_group_name,
+        encryption_key=key,
+        retention=LOG_RETENTION,
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+
+
 class _UploadedFile(glue.Code):
     """A file asset handed to Glue without CDK's broad read grant (s3:GetObject*, s3:List*, ...).
 

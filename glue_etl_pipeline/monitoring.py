@@ -21,6 +21,13 @@ PERIOD = Duration.minutes(5)
 GLUE_RUN_FAILURE_STATES = ["FAILED", "TIMEOUT", "ERROR"]
 
 
+def _summed(namespace: str, metric_name: str, dimension: str, value: str) -> cloudwatch.Metric:
+    """A service metric of one resource, summed over the alarm period."""
+    return cloudwatch.Metric(
+        namespace=namespace, metric_name=metric_name, dimensions_map={dimension: value}, period=PERIOD, statistic="Sum"
+    )
+
+
 class Monitoring(Construct):
     """One alarm per way a run can go wrong; each fires on the first occurrence in five minutes."""
 
@@ -56,13 +63,7 @@ class Monitoring(Construct):
                 detail={"jobName": [job_name], "state": GLUE_RUN_FAILURE_STATES},
             ),
         )
-        glue_metric = cloudwatch.Metric(
-            namespace="AWS/Events",
-            metric_name="TriggeredRules",
-            dimensions_map={"RuleName": self.glue_failures.rule_name},
-            period=PERIOD,
-            statistic="Sum",
-        )
+        glue_metric = _summed("AWS/Events", "TriggeredRules", "RuleName", self.glue_failures.rule_name)
         self._prefix, self._environment, self._notify = prefix, config.name, notify
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         for suffix, metric in {**workflow_metrics, "glue-job-run-failed": glue_metric}.items():
@@ -156,14 +157,7 @@ class Monitoring(Construct):
     def watch_rule(self, rule: events.IRule, name: str) -> None:
         """Alarm when EventBridge fails to invoke `rule`'s target (before its retries and dead-letter queue)."""
         self._alarm(
-            f"{name}-failed-invocations",
-            cloudwatch.Metric(
-                namespace="AWS/Events",
-                metric_name="FailedInvocations",
-                dimensions_map={"RuleName": rule.rule_name},
-                period=PERIOD,
-                statistic="Sum",
-            ),
+            f"{name}-failed-invocations", _summed("AWS/Events", "FailedInvocations", "RuleName", rule.rule_name)
         )
 
     def watch_function(self, function: lambda_.IFunction, name: str) -> None:
@@ -171,13 +165,7 @@ class Monitoring(Construct):
         self._alarm(f"{name}-errors", function.metric_errors(period=PERIOD, statistic="Sum"))
         self._alarm(
             f"{name}-async-events-dropped",
-            cloudwatch.Metric(
-                namespace="AWS/Lambda",
-                metric_name="AsyncEventsDropped",
-                dimensions_map={"FunctionName": function.function_name},
-                period=PERIOD,
-                statistic="Sum",
-            ),
+            _summed("AWS/Lambda", "AsyncEventsDropped", "FunctionName", function.function_name),
         )
 
     def _alarm(self, suffix: str, metric: cloudwatch.IMetric) -> None:

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from glue_etl_pipeline.compliance import acknowledge, resource_finding, skip_checkov
 from glue_etl_pipeline.config import EnvironmentConfig, S3Location
-from glue_etl_pipeline.etl_job import LOG_RETENTION, allow_cloudwatch_logs
+from glue_etl_pipeline.etl_job import retained_log_group
 from glue_etl_pipeline.naming import stack_instance_id
 
 FUNCTION_DIR = Path(__file__).resolve().parent / "functions" / "start_pipeline"
@@ -124,16 +123,9 @@ class ObjectCreatedTrigger(Construct):
         super().__init__(scope, construct_id)
         key_prefix = source.prefix if config.event_key_prefix is None else config.event_key_prefix
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", key)
-        # Named (with the stack instance, as it is retained) so the log key's policy can name it.
-        log_group_name = f"/aws/lambda/glue-etl-pipeline-{config.name.lower()}-start-pipeline-{stack_instance_id()}"
-        allow_cloudwatch_logs(log_key, self, log_group_name)
-        log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=log_group_name,
-            encryption_key=log_key,
-            retention=LOG_RETENTION,
-            removal_policy=RemovalPolicy.RETAIN,
+        # Named, so the log key's policy can name it.
+        log_group = retained_log_group(
+            self, "Logs", f"/aws/lambda/glue-etl-pipeline-{config.name.lower()}-start-pipeline-{stack_instance_id()}", log_key
         )
         # Its own role instead of AWSLambdaBasicExecutionRole: write to its log group, nothing else by default.
         role = iam.Role(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -13,7 +12,7 @@ from constructs import Construct
 from glue_etl_pipeline.alerts import Alerts
 from glue_etl_pipeline.compliance import acknowledge
 from glue_etl_pipeline.config import RETRY_POLICY, EnvironmentConfig
-from glue_etl_pipeline.etl_job import LOG_RETENTION, allow_cloudwatch_logs
+from glue_etl_pipeline.etl_job import retained_log_group
 from glue_etl_pipeline.naming import stack_instance_id
 from gluescripts.etl.errors import DATA_QUALITY_FAILED
 
@@ -118,15 +117,8 @@ class EtlWorkflow(Construct):
 
         # The vendedlogs prefix keeps CloudWatch's resource policy from growing per state machine;
         # the stack instance in the name keeps a retained group from blocking the next create.
-        log_group_name = f"/aws/vendedlogs/states/glue-etl-pipeline-{config.name.lower()}-{stack_instance_id()}"
-        allow_cloudwatch_logs(log_key, self, log_group_name)
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=log_group_name,
-            encryption_key=log_key,
-            retention=LOG_RETENTION,
-            removal_policy=RemovalPolicy.RETAIN,
+        self.log_group = retained_log_group(
+            self, "Logs", f"/aws/vendedlogs/states/glue-etl-pipeline-{config.name.lower()}-{stack_instance_id()}", log_key
         )
         self.state_machine = sfn.StateMachine(
             self,

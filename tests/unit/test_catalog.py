@@ -10,7 +10,6 @@ from aws_cdk.assertions import Template
 from glue_etl_pipeline.catalog import CatalogTables
 from glue_etl_pipeline.job_package import PACKAGE_DIR
 from gluescripts.etl.table_schema import load_schema
-from tests.helpers import only_resource
 
 SCHEMA_TEXT = (PACKAGE_DIR / "schema.json").read_text()
 
