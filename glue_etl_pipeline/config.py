@@ -267,63 +267,74 @@ def parse_fraction(value: str) -> float:
     return fraction
 
 
-def _bounded_int(low: int, high: int) -> Callable[[str], int]:
-    def parse(value: str) -> int:
-        if not re.fullmatch(r"\d+", value) or not low <= int(value) <= high:
-            raise ValueError(f"expected a whole number from {low} to {high}")
+# The parsers below are small callable objects, not closures: each check runs when a value is parsed,
+# never at import, so every line of it is exercised by the tests that parse values.
+@dataclass(frozen=True)
+class _BoundedInt:
+    low: int
+    high: int
+
+    def __call__(self, value: str) -> int:
+        if not re.fullmatch(r"\d+", value) or not self.low <= int(value) <= self.high:
+            raise ValueError(f"expected a whole number from {self.low} to {self.high}")
         return int(value)
 
-    return parse
 
+@dataclass(frozen=True)
+class _Matching:
+    pattern: re.Pattern[str]
+    expectation: str
 
-def _matching(pattern: re.Pattern[str], expectation: str) -> Callable[[str], str]:
-    def parse(value: str) -> str:
-        if not pattern.match(value):
-            raise ValueError(expectation)
+    def __call__(self, value: str) -> str:
+        if not self.pattern.match(value):
+            raise ValueError(self.expectation)
         return value
 
-    return parse
 
+@dataclass(frozen=True)
+class _OneOf:
+    choices: tuple[str, ...]
 
-def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
-    def parse(value: str) -> str:
-        if value not in choices:
-            raise ValueError(f"expected one of {', '.join(choices)}")
+    def __call__(self, value: str) -> str:
+        if value not in self.choices:
+            raise ValueError(f"expected one of {', '.join(self.choices)}")
         return value
 
-    return parse
+
+def parse_job_timeout(value: str) -> int:
+    return _BoundedInt(1, max_job_timeout_minutes())(value)
 
 
 _GLUE_NAME_RULE = "expected lower-case letters, digits and underscores (Glue stores catalog names in lower case)"
 
 # key -> parser; a key without a default in EnvironmentConfig is required.
 _PARSERS: Mapping[str, Callable[[str], object]] = {
-    "glue_db": _matching(_GLUE_NAME, _GLUE_NAME_RULE),
-    "table_name": _matching(_GLUE_NAME, _GLUE_NAME_RULE),
+    "glue_db": _Matching(_GLUE_NAME, _GLUE_NAME_RULE),
+    "table_name": _Matching(_GLUE_NAME, _GLUE_NAME_RULE),
     "source_s3_location": parse_s3_uri,
     "destination_s3_location": parse_s3_uri,
     "quarantine_s3_location": parse_s3_uri,
-    "account": _matching(_ACCOUNT, "expected a 12-digit AWS account id"),
-    "region": _matching(_REGION, "expected an AWS region such as eu-west-1"),
-    "topic_arn": _matching(_SNS_TOPIC_ARN, "expected the ARN of a standard SNS topic, arn:aws:sns:<region>:<account>:<name>"),
-    "notification_email": _matching(_EMAIL, "expected an email address"),
+    "account": _Matching(_ACCOUNT, "expected a 12-digit AWS account id"),
+    "region": _Matching(_REGION, "expected an AWS region such as eu-west-1"),
+    "topic_arn": _Matching(_SNS_TOPIC_ARN, "expected the ARN of a standard SNS topic, arn:aws:sns:<region>:<account>:<name>"),
+    "notification_email": _Matching(_EMAIL, "expected an email address"),
     "schedule": parse_schedule,
     "schedule_enabled": parse_boolean,
-    "worker_type": _one_of(GLUE_ETL_WORKER_TYPES),
-    "number_of_workers": _bounded_int(MIN_WORKERS, MAX_WORKERS),
-    "job_timeout_minutes": _bounded_int(1, max_job_timeout_minutes()),
+    "worker_type": _OneOf(GLUE_ETL_WORKER_TYPES),
+    "number_of_workers": _BoundedInt(MIN_WORKERS, MAX_WORKERS),
+    "job_timeout_minutes": parse_job_timeout,
     "max_quarantine_fraction": parse_fraction,
-    "trigger": _one_of(TRIGGERS),
-    "event_key_prefix": _matching(_KEY_PART, "expected an S3 key prefix such as raw/ (no '*')"),
-    "event_key_suffix": _matching(_KEY_PART, "expected an S3 key suffix such as .json (no '*')"),
-    "raw_bucket_removal_policy": _one_of(REMOVAL_POLICIES),
+    "trigger": _OneOf(TRIGGERS),
+    "event_key_prefix": _Matching(_KEY_PART, "expected an S3 key prefix such as raw/ (no '*')"),
+    "event_key_suffix": _Matching(_KEY_PART, "expected an S3 key suffix such as .json (no '*')"),
+    "raw_bucket_removal_policy": _OneOf(REMOVAL_POLICIES),
     "notify_on_success": parse_boolean,
-    "coalescing_window_minutes": _bounded_int(1, MAX_COALESCING_WINDOW_MINUTES),
+    "coalescing_window_minutes": _BoundedInt(1, MAX_COALESCING_WINDOW_MINUTES),
     "catch_up_schedule": parse_schedule,
-    "output_database": _matching(_GLUE_NAME, _GLUE_NAME_RULE),
-    "output_table_name": _matching(_GLUE_NAME, _GLUE_NAME_RULE),
-    "quarantine_table_name": _matching(_GLUE_NAME, _GLUE_NAME_RULE),
-    "freshness_hours": _bounded_int(1, MAX_FRESHNESS_HOURS),
+    "output_database": _Matching(_GLUE_NAME, _GLUE_NAME_RULE),
+    "output_table_name": _Matching(_GLUE_NAME, _GLUE_NAME_RULE),
+    "quarantine_table_name": _Matching(_GLUE_NAME, _GLUE_NAME_RULE),
+    "freshness_hours": _BoundedInt(1, MAX_FRESHNESS_HOURS),
 }
 _REQUIRED = ("glue_db", "table_name", "destination_s3_location")
 

@@ -189,7 +189,7 @@ class _Evaluation:
         metrics: dict[str, int] = {}
         duplicates: dict[_KeyGroup, DataFrame] = {}
         # The sums ride along the first grouping's scan as observed metrics instead of widening every group.
-        totals = Observation("rule metrics")
+        totals = Observation()  # a unique name: concurrent evaluations in one session never swap metrics
         source = self.records.observe(totals, *[F.sum(value).alias(name) for name, value in sums.items()])
         spark = self.records.sparkSession
         for position, group in enumerate(self.key_groups):
