@@ -15,7 +15,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: synth test run-local bench diagram check-python check-node check-java clean
+.PHONY: synth test run-local bench mutation diagram check-python check-node check-java clean
 
 check-python:
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or newer" >&2; exit 1; }
@@ -62,6 +62,14 @@ run-local: $(DEV_STAMP) | check-java
 bench: $(DEV_STAMP) | check-java
 	$(VENV_PYTHON) -m tools.bench
 
+# Mutation testing (not part of `make test`): mutmut plants small bugs in config.py, the start-pipeline
+# handler and the data quality evaluator (dqdl.py, evaluate.py), runs the tests that cover each, and
+# the report holds the per-module scores against tools/mutation_equivalents.toml. A fresh run each time.
+mutation: $(DEV_STAMP) | check-java check-node
+	@rm -rf mutants
+	$(VENV)/bin/mutmut run > mutants.log 2>&1 || { tail -n 30 mutants.log >&2; exit 1; }
+	$(VENV_PYTHON) -m tools.mutation_report
+
 # docs/infra.svg is drawn from DEV's template (both triggers, so every kind of resource appears).
 diagram: synth
 	@command -v dot >/dev/null || { echo "error: Graphviz 'dot' not found; install it (apt-get install graphviz)" >&2; exit 1; }
@@ -69,4 +77,4 @@ diagram: synth
 	dot -Tsvg docs/infra.dot -o docs/infra.svg
 
 clean:
-	rm -rf cdk.out .pytest_cache spark-warehouse out bench-data
+	rm -rf cdk.out .pytest_cache spark-warehouse out bench-data mutants mutants.log

@@ -81,6 +81,11 @@ def variant_templates(project_config, tmp_path_factory) -> dict[str, Template]:
             job_timeout_minutes=29,
         ),
         dataclasses.replace(base, name="OWNBUCKET", trigger="s3", source_s3_location=None),
+        # Key filters no environment.conf environment sets: a narrower prefix, alone and with a suffix.
+        dataclasses.replace(base, name="PREFIXED", trigger="s3", event_key_prefix="complaints/incoming/"),
+        dataclasses.replace(
+            base, name="FILTERED", trigger="s3", event_key_prefix="complaints/incoming/", event_key_suffix=".json"
+        ),
         dataclasses.replace(
             base, name="CATALOG", output_database="analytics", output_table_name="complaints_clean", quarantine_table_name="complaints_rejected"
         ),

@@ -141,7 +141,10 @@ def test_a_long_window_lowers_the_job_timeout_limit(tmp_path):
         ("source_s3_location = raw-bucket/x", "[DEV] source_s3_location = 'raw-bucket/x': expected an S3 URI"),
         ("source_s3_location = s3://Raw_Bucket/x", "expected an S3 URI such as s3://my-bucket/some/prefix/"),
         ("source_s3_location = s3://raw-bucket/a/*", "the prefix must not contain '*'"),
-        ("destination_s3_location = s3://raw-bucket/complaints/parquet/", "must not overlap source_s3_location"),
+        (
+            "destination_s3_location = s3://raw-bucket/complaints/parquet/",
+            "[DEV] destination_s3_location = 's3://raw-bucket/complaints/parquet/': must not overlap source_s3_location",
+        ),
         ("quarantine_s3_location = s3://curated-bucket/complaints/bad/", "[DEV] quarantine_s3_location = 's3://curated-bucket/complaints/bad/': must not overlap destination_s3_location"),
         ("quarantine_s3_location = s3://raw-bucket/", "must not overlap source_s3_location"),
         ("max_quarantine_fraction = 1.5", "[DEV] max_quarantine_fraction = '1.5': expected a fraction from 0 to 1"),
@@ -292,3 +295,103 @@ def test_inline_comments_are_ignored_but_a_hash_inside_a_value_is_kept(tmp_path)
     text = section(trigger="both   # the hourly rule and new objects", schedule="cron(0 8 ? * 2#1 *)")
     (env,) = load_config(write(tmp_path, text)).environments
     assert (env.trigger, env.schedule) == ("both", "cron(0 8 ? * 2#1 *)")
+
+
+@pytest.mark.parametrize(
+    ("field", "schedule", "accepted"),
+    [
+        ("minutes", "cron(59 * * * ? *)", True),
+        ("minutes", "cron(60 * * * ? *)", False),
+        ("minutes", "cron(0-60 * * * ? *)", False),
+        ("hours", "cron(0 23 * * ? *)", True),
+        ("hours", "cron(0 24 * * ? *)", False),
+        ("day-of-month", "cron(0 0 31 * ? *)", True),
+        ("day-of-month", "cron(0 0 32 * ? *)", False),
+        ("day-of-month", "cron(0 0 0 * ? *)", False),
+        ("day-of-month", "cron(0 0 15W * ? *)", True),
+        ("month", "cron(0 0 1 12 ? *)", True),
+        ("month", "cron(0 0 1 13 ? *)", False),
+        ("month", "cron(0 0 1 0 ? *)", False),
+        ("month", "cron(0 0 1 JAN-MAR ? *)", True),
+        ("day-of-week", "cron(0 0 ? * 7 *)", True),
+        ("day-of-week", "cron(0 0 ? * 8 *)", False),
+        ("day-of-week", "cron(0 0 ? * 6L *)", True),
+        ("year", "cron(0 0 1 1 ? 1970)", True),
+        ("year", "cron(0 0 1 1 ? 1969)", False),
+        ("year", "cron(0 0 1 1 ? 2199)", True),
+        ("year", "cron(0 0 1 1 ? 2200)", False),
+        ("minutes", "cron(*/15 * * * ? *)", True),
+        ("minutes", "cron(x * * * ? *)", False),
+    ],
+)
+def test_each_cron_field_is_checked_against_its_own_range(tmp_path, field, schedule, accepted):
+    """EventBridge's ranges: minutes 0-59, hours 0-23, day 1-31, month 1-12, weekday 1-7, year 1970-2199."""
+    if accepted:
+        assert load_config(write(tmp_path, section(schedule=schedule))).environments[0].schedule == schedule
+    else:
+        fields = schedule[5:-1].split()
+        names = ("minutes", "hours", "day-of-month", "month", "day-of-week", "year")
+        message = error_for(tmp_path, section(schedule=schedule))
+        assert message.endswith(f"the {field} field '{fields[names.index(field)]}' is malformed or out of range")
+
+
+@pytest.mark.parametrize(("schedule", "accepted"), [("rate(1 minute)", True), ("rate(2 minutes)", True), ("rate(1 day)", True), ("rate(2 day)", False)])
+def test_rate_units_agree_with_the_amount(tmp_path, schedule, accepted):
+    text = section(schedule=schedule)
+    if accepted:
+        assert load_config(write(tmp_path, text)).environments[0].schedule == schedule
+    else:
+        assert error_for(tmp_path, text).endswith(
+            "rate() takes a singular unit for 1 and a plural one otherwise, e.g. rate(1 hour)"
+        )
+
+
+@pytest.mark.parametrize(("value", "expected"), [("0", 0.0), ("1", 1.0), ("0.25", 0.25)])
+def test_quarantine_fraction_bounds_are_inclusive(tmp_path, value, expected):
+    (env,) = load_config(write(tmp_path, section(max_quarantine_fraction=value))).environments
+    assert env.max_quarantine_fraction == expected
+
+
+@pytest.mark.parametrize("value", ["-0.1", "1.01", "nan", "inf"])
+def test_quarantine_fraction_outside_zero_to_one_is_rejected(tmp_path, value):
+    assert error_for(tmp_path, section(max_quarantine_fraction=value)) == (
+        f"environment.conf [DEV] max_quarantine_fraction = '{value}': expected a fraction from 0 to 1, such as 0.1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "other"),
+    [
+        # The quarantine is placed apart, so only the destination overlaps the source.
+        (
+            {"destination_s3_location": "s3://raw-bucket/complaints/parquet/", "quarantine_s3_location": "s3://side/q/"},
+            "destination_s3_location",
+            "source_s3_location",
+        ),
+        (
+            {"destination_s3_location": "s3://raw-bucket/", "quarantine_s3_location": "s3://side/q/"},
+            "destination_s3_location",
+            "source_s3_location",
+        ),
+        ({"quarantine_s3_location": "s3://raw-bucket/complaints/q/"}, "quarantine_s3_location", "source_s3_location"),
+        ({"quarantine_s3_location": "s3://curated-bucket/"}, "quarantine_s3_location", "destination_s3_location"),
+    ],
+)
+def test_overlapping_locations_name_the_key_to_change_and_the_one_it_overlaps(tmp_path, overrides, key, other):
+    message = error_for(tmp_path, section(**overrides))
+    assert message == f"environment.conf [DEV] {key} = '{overrides[key]}': must not overlap {other}" + (
+        ", or the job would read its own output" if key == "destination_s3_location" else ""
+    )
+
+
+@pytest.mark.parametrize(
+    ("destination", "quarantine"),
+    [
+        ("s3://raw-bucket/complaints_curated/", "s3://raw-bucket/complaints_bad/"),  # siblings sharing a name's start
+        ("s3://curated-bucket/complaints/", "s3://other-bucket/complaints/"),  # same prefix, other bucket
+    ],
+)
+def test_locations_that_only_look_alike_do_not_overlap(tmp_path, destination, quarantine):
+    text = section(destination_s3_location=destination, quarantine_s3_location=quarantine)
+    (env,) = load_config(write(tmp_path, text)).environments
+    assert env.quarantine_s3_location.uri == quarantine

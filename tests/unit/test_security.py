@@ -126,6 +126,13 @@ def test_log_key_lets_cloudwatch_logs_encrypt_only_the_pipelines_log_groups(temp
         if name != "PROD":
             expected.append(f"/aws/lambda/glue-etl-pipeline-{name.lower()}-start-pipeline-")
         assert len(patterns) == len(expected) and all(any(e in p for p in patterns) for e in expected)
+        # The actions the CloudWatch Logs User Guide lists for an encrypted group, on this key only.
+        for statement in statements:
+            assert sorted(statement["Action"]) == [
+                "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+            ]
+            assert (statement["Effect"], statement["Resource"]) == ("Allow", "*")
+            assert statement["Principal"] == {"Service": {"Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}}
         # Every log group of the pipeline is encrypted with that key.
         groups = template.find_resources("AWS::Logs::LogGroup").values()
         key_id = next(iter(template.find_resources("AWS::KMS::Key", {"Properties": {"Description": key["Properties"]["Description"]}})))
@@ -200,11 +207,27 @@ def test_glue_failure_rule_matches_this_jobs_failed_runs(prod_template):
     assert job_name["Fn::Join"][1][0] == "json-to-pq-prod-"
 
 
-def test_cloudwatch_may_publish_to_the_encrypted_topic(prod_template):
+def test_cloudwatch_may_publish_to_the_encrypted_topic_for_this_account_only(prod_template):
+    """Alarm actions reach the topic only when CloudWatch may publish and use the key; the SourceAccount
+    condition keeps other accounts' alarms from using CloudWatch as a confused deputy."""
+    this_account = {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
     key = prod_template.to_json()["Resources"]["MessagingKey9A79A2B1"]["Properties"]["KeyPolicy"]["Statement"]
-    assert any("cloudwatch.amazonaws.com" in json.dumps(s.get("Principal")) and "kms:GenerateDataKey" in s["Action"] for s in key)
+    (key_grant,) = [s for s in key if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    assert key_grant == {
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Condition": this_account,
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Resource": "*",
+    }
     policy = only_resource(prod_template, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]["Statement"]
-    assert any(s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"} and s["Action"] == "sns:Publish" for s in policy)
+    (publish,) = [s for s in policy if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    assert {key: publish[key] for key in ("Action", "Condition", "Effect", "Resource")} == {
+        "Action": "sns:Publish",
+        "Condition": this_account,
+        "Effect": "Allow",
+        "Resource": {"Ref": "AlertsTopicCF7C81C9"},
+    }
 
 
 def test_freshness_alarm_fires_after_a_day_without_written_records(templates):

@@ -8,6 +8,7 @@ import json
 import pytest
 from moto.events.models import EventPattern
 
+from glue_etl_pipeline.functions.start_pipeline.handler import IgnoredEvent, Settings, new_object
 from tests.helpers import PROJECT_ROOT, only_resource, policy_statements, resource_named
 
 SAMPLE_EVENT = json.loads((PROJECT_ROOT / "tests" / "fixtures" / "s3_object_created.json").read_text())
@@ -164,6 +165,14 @@ def test_object_rule_targets_the_function_with_retry_and_dead_letter_queue(dev_t
     assert "DeadLetterConfig" in target
     function = start_pipeline_function(dev_template)["Properties"]
     assert function["DeadLetterConfig"]["TargetArn"] == target["DeadLetterConfig"]["Arn"]
+    # Lambda's own asynchronous retries: twice, within the hour EventBridge also keeps an event.
+    invoke_config = only_resource(dev_template, "AWS::Lambda::EventInvokeConfig")["Properties"]
+    assert invoke_config == {
+        "FunctionName": {"Ref": "ObjectCreatedStartPipeline725E7641"},
+        "MaximumEventAgeInSeconds": 3600,
+        "MaximumRetryAttempts": 2,
+        "Qualifier": "$LATEST",
+    }
 
 
 def test_success_notification_only_when_asked(dev_template, prod_template):
@@ -174,3 +183,64 @@ def test_success_notification_only_when_asked(dev_template, prod_template):
     assert dev_states["Notify success"]["Parameters"]["Subject"] == "[DEV] Glue ETL pipeline succeeded"
     assert dev_states["Notify success"]["Next"] == "Pipeline succeeded"
     assert "Notify success" not in definition_of(prod_template)["States"]
+
+
+PROD_RAW = "example-travel-raw-prod"
+FILTER_KEYS = (
+    "complaints/incoming/2026/11/21/a.json",
+    "complaints/incoming/a.json",
+    "complaints/incoming/a.csv",
+    "complaints/incoming/sub/",
+    "complaints/a.json",
+    "complaints/incomingx/a.json",
+    "exports/complaints/incoming/a.json",
+)
+
+
+def function_settings(template) -> Settings:
+    """The Lambda's settings as the template configures them (the state machine token left as is)."""
+    variables = start_pipeline_function(template)["Properties"]["Environment"]["Variables"]
+    return Settings.from_environment({**variables, "STATE_MACHINE_ARN": "arn"})
+
+
+@pytest.mark.parametrize(
+    ("variant", "key_filter", "suffix"),
+    [
+        ("PREFIXED", [{"prefix": "complaints/incoming/"}], ""),
+        ("FILTERED", [{"wildcard": "complaints/incoming/*.json"}], ".json"),
+    ],
+)
+def test_event_key_prefix_replaces_the_source_prefix_in_rule_and_function(variant_templates, variant, key_filter, suffix):
+    template = variant_templates[variant]
+    assert object_created_rule(template)["EventPattern"]["detail"] == {
+        "bucket": {"name": [PROD_RAW]},
+        "object": {"key": key_filter},
+    }
+    settings = function_settings(template)
+    assert (settings.bucket, settings.key_prefix, settings.key_suffix) == (PROD_RAW, "complaints/incoming/", suffix)
+
+
+@pytest.mark.parametrize(
+    ("variant", "started"),
+    [
+        ("PREFIXED", {"complaints/incoming/2026/11/21/a.json", "complaints/incoming/a.json", "complaints/incoming/a.csv"}),
+        ("FILTERED", {"complaints/incoming/2026/11/21/a.json", "complaints/incoming/a.json"}),
+    ],
+)
+def test_the_rule_delivers_exactly_the_keys_the_function_acts_on_but_folder_markers(variant_templates, variant, started):
+    """EventBridge's filter (moto's matcher) and the function's own check agree key by key; a folder
+    marker such as complaints/incoming/sub/ passes a prefix-only rule, and the function ignores it."""
+    template = variant_templates[variant]
+    pattern, settings = matcher(template), function_settings(template)
+    delivered = {key for key in FILTER_KEYS if pattern.matches_event(event(bucket=PROD_RAW, key=key))}
+
+    def acted_on(key: str) -> bool:
+        try:
+            new_object(event(bucket=PROD_RAW, key=key), settings)
+        except IgnoredEvent:
+            return False
+        return True
+
+    assert {key for key in delivered if acted_on(key)} == started
+    assert not [key for key in FILTER_KEYS if acted_on(key) and key not in delivered]
+    assert ("complaints/incoming/sub/" in delivered) == (variant == "PREFIXED")

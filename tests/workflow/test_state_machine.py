@@ -8,6 +8,7 @@ import subprocess
 from datetime import datetime, timedelta
 
 import pytest
+from moto.stepfunctions.parser.asl.component.common.retry import jitter_strategy_decl
 
 from tests.helpers import PROJECT_ROOT
 from tests.workflow.conftest import JOB_NAME, definition_with_tokens_resolved
@@ -43,15 +44,24 @@ def test_success_message_when_enabled(workflow, dev_template):
     assert "Job run: jr_" in notice["message"]
 
 
-def test_a_job_failing_every_time_is_tried_four_times_then_notified_once_and_fails(workflow, prod_template):
+def test_a_job_failing_every_time_is_tried_four_times_then_notified_once_and_fails(workflow, prod_template, monkeypatch):
+    draws = []
+
+    class RecordedRandom:
+        @staticmethod
+        def uniform(low, high):
+            draws.append((low, high))
+            return high / 4
+
+    monkeypatch.setattr(jitter_strategy_decl, "random", RecordedRandom)
     workflow.plan.extend(["FAILED"] * 4)
     result = workflow.run(workflow.create(prod_template))
     assert result["status"] == "FAILED"
     assert task_attempts(result["history"]) == 4
     assert [run["JobRunState"] for run in workflow.job_runs()] == ["FAILED"] * 4
-    # 10 s, 20 s, 40 s with backoff 2; full jitter draws each wait from zero up to that ceiling.
-    assert len(workflow.waits) == 3
-    assert all(0 <= wait <= ceiling for wait, ceiling in zip(workflow.waits, (10, 20, 40)))
+    # Ceilings of 10 s, 20 s and 40 s (backoff 2); full jitter draws each wait between zero and its ceiling.
+    assert draws == [(0, 10), (0, 20), (0, 40)]
+    assert workflow.waits == [2.5, 5, 10]
     (notice,) = workflow.notifications()
     assert notice["subject"] == "[PROD] Glue ETL pipeline failed"
     message = notice["message"]
@@ -147,3 +157,14 @@ def test_scheduled_and_catch_up_runs_start_at_once(workflow, test_template):
     result = workflow.run(workflow.create(test_template), execution_input={"trigger": "catch-up"})
     assert result["status"] == "SUCCEEDED"
     assert workflow.window_waits == [] and "WaitStateEntered" not in event_types(result["history"])
+
+
+def test_a_success_notice_that_cannot_be_sent_does_not_fail_a_successful_run(workflow, dev_template):
+    """The job's work is done and committed; a topic that refuses the notice is recorded, not fatal."""
+    workflow.topic_arn = workflow.topic_arn.rsplit(":", 1)[0] + ":deleted-topic"
+    result = workflow.run(workflow.create(dev_template))
+    assert result["status"] == "SUCCEEDED", event_types(result["history"])
+    assert "TaskFailed" in event_types(result["history"])
+    (succeeded,) = [e for e in result["history"] if e["type"] == "ExecutionSucceeded"]
+    output = json.loads(succeeded["executionSucceededEventDetails"]["output"])
+    assert "notificationError" in output and output["glue"]["JobRunState"] == "SUCCEEDED"
