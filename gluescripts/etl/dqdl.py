@@ -200,9 +200,11 @@ class _Parser:
         self.index += 1
         return token
 
-    def at(self, *values: object, kind: str | None = None) -> bool:
+    def at(self, *values: object) -> bool:
+        """Whether the next token is one of `values`, unquoted. Each text belongs to one token kind
+        (words, punctuation and operators share no characters), so the text alone identifies it."""
         token = self.peek()
-        return token is not None and token.kind != "string" and token.value in values and (kind is None or token.kind == kind)
+        return token is not None and token.kind != "string" and token.value in values
 
     def expect(self, value: object) -> _Token:
         token = self.take(repr(value))
@@ -212,7 +214,7 @@ class _Parser:
 
     # The document: optional sections and variables, then Rules = [...], then optional Analyzers = [...].
     def document(self) -> tuple[RuleNode, ...]:
-        while not (self.at("Rules", kind="word") and self.at_offset(1, "=")):
+        while not (self.at("Rules") and self.at_offset(1, "=")):
             if self.peek() is None:
                 raise DqdlError("no rules: expected Rules = [ rule, rule, ... ]")
             self.skip_section()
@@ -220,7 +222,7 @@ class _Parser:
         self.expect("=")
         self.expect("[")
         rules: list[RuleNode] = []
-        if not self.at("]", kind="punct"):
+        if not self.at("]"):
             while True:
                 rules.append(self.or_rule())
                 token = self.take("',' or ']'")
@@ -228,7 +230,7 @@ class _Parser:
                     break
                 if token.value != ",":
                     raise DqdlError(f"expected ',' or ']' after rule '{rules[-1].text}' but found {token.value!r}")
-        if self.at("Analyzers", kind="word"):
+        if self.at("Analyzers"):
             self.skip_section()  # analyzers gather statistics and judge nothing
         if self.peek() is not None:
             raise DqdlError(f"unexpected text after the closing ']': {self.peek().value!r}")
@@ -262,7 +264,7 @@ class _Parser:
     def or_rule(self) -> RuleNode:
         start = self.peek()
         parts = [self.and_rule()]
-        while self.at(*_OR, kind="word"):
+        while self.at(*_OR):
             self.take()
             parts.append(self.and_rule())
         return parts[0] if len(parts) == 1 else Composite("or", tuple(parts), self.source(start))
@@ -270,17 +272,17 @@ class _Parser:
     def and_rule(self) -> RuleNode:
         start = self.peek()
         parts = [self.unit()]
-        while self.at(*_AND, kind="word"):
+        while self.at(*_AND):
             self.take()
             parts.append(self.unit())
         return parts[0] if len(parts) == 1 else Composite("and", tuple(parts), self.source(start))
 
     def unit(self) -> RuleNode:
-        if self.at("(", kind="punct"):
+        if self.at("("):
             self.take()
             inner = self.or_rule()
             self.expect(")")
-            if self.at("labels", kind="word"):
+            if self.at("labels"):
                 self.skip_section()
             return inner
         return self.rule()
@@ -312,9 +314,9 @@ class _Parser:
         depth = 0
         while index < len(self.tokens):
             token = self.tokens[index]
-            if token.kind == "punct" and token.value in "[(":
+            if token.kind == "punct" and token.value in ("[", "("):
                 depth += 1
-            elif token.kind == "punct" and token.value in "])":
+            elif token.kind == "punct" and token.value in ("]", ")"):
                 if depth == 0:
                     return index
                 depth -= 1
@@ -355,21 +357,21 @@ class _Parser:
         expression = self.condition(text, end) if takes_condition else None
         where = threshold = None
         while self.index < end:
-            if self.at("where", kind="word") and where is None:
+            if self.at("where") and where is None:
                 self.take()
                 token = self.take("a quoted filter")
                 if token.kind != "string":
                     raise DqdlError(f"rule '{text}': where takes a quoted SQL condition")
                 where = str(token.value)
-            elif self.at("with", kind="word"):
+            elif self.at("with"):
                 self.take()
-                if not self.at("threshold", kind="word"):
+                if not self.at("threshold"):
                     raise _NotLocal("tags other than 'with threshold' are evaluated on Glue only")
                 if rule_type not in _THRESHOLD_RULE_TYPES:
                     raise DqdlError(f"rule '{text}': only ColumnValues and ColumnLength take 'with threshold' here")
                 self.take()
                 threshold = self.condition(text, end)
-            elif self.at("labels", kind="word"):
+            elif self.at("labels"):
                 self.skip_section()
             else:
                 break
@@ -379,7 +381,7 @@ class _Parser:
         if self.index >= end:
             raise DqdlError(f"rule '{text}': expected a condition such as '> 0' or 'in [...]'")
         negated = False
-        if self.at("not", kind="word"):
+        if self.at("not"):
             self.take()
             negated = True
         token = self.take()
@@ -393,7 +395,7 @@ class _Parser:
             return Expression(operator, (self.value(text, numbers_only=True),))
         if token.kind == "word" and token.value == "between":
             low = self.value(text, numbers_only=True)
-            if not self.at(*_AND, kind="word"):
+            if not self.at(*_AND):
                 raise DqdlError(f"rule '{text}': expected 'and' in 'between'")
             self.take()
             return Expression("not between" if negated else "between", (low, self.value(text, numbers_only=True)))
@@ -437,11 +439,11 @@ class _Parser:
         raise DqdlError(f"rule '{text}': expected a number or a quoted value but found {token.value!r}")
 
     def values(self, text: str) -> tuple[object, ...]:
-        if self.at("$", kind="punct"):
+        if self.at("$"):
             raise _NotLocal("variables are resolved on Glue only")
         self.expect("[")
         found = [self.value(text)]
-        while self.at(",", kind="punct"):
+        while self.at(","):
             self.take()
             found.append(self.value(text))
         self.expect("]")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gluescripts.etl.bundled import RULESET_FILE, bundled_text
-from gluescripts.etl.dqdl import DATASET, ROW, Composite, DqdlError, Expression, Keyword, parse_ruleset, rule_level
+from gluescripts.etl.dqdl import DATASET, DQDL_RULE_TYPES, ROW, Composite, DqdlError, Expression, Keyword, parse_ruleset, rule_level
 
 
 def one(rule_text: str):
@@ -99,21 +99,73 @@ def test_between_and_a_connector_and_are_not_composites():
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "reason"),
     [
-        'Mean "rating" > 3',
-        'CustomSql "select count(*) from primary" between 10 and 20',
-        "RowCount > avg(last(10)) * 0.8",
-        'DetectAnomalies "RowCount"',
-        'ColumnValues "d" > (now() - 3 days)',
-        'ColumnValues "c" in $allowed',
-        'DataFreshness "d" <= 24 hours',
-        'IsComplete "a" with tag = "x"',
+        ('Mean "rating" > 3', "Mean rules are evaluated on Glue only"),
+        ('CustomSql "select count(*) from primary" between 10 and 20', "CustomSql rules are evaluated on Glue only"),
+        ("RowCount > avg(last(10)) * 0.8", "dynamic rules (avg(...)) need the run history Glue keeps"),
+        ('DetectAnomalies "RowCount"', "DetectAnomalies rules are evaluated on Glue only"),
+        ('ColumnValues "d" > (now() - 3 days)', "date and arithmetic expressions are evaluated on Glue only"),
+        ('ColumnValues "c" in $allowed', "variables are resolved on Glue only"),
+        ('ColumnValues "c" in ["a", $x]', "variables are resolved on Glue only"),
+        ('ColumnValues "c" = $x', "variables are resolved on Glue only"),
+        ("IsPrimaryKey $k", "variables are resolved on Glue only"),
+        ('ColumnValues "n" > 3 * 2', "arithmetic in conditions is evaluated on Glue only"),
+        ("RowCount > 10 - 1", "arithmetic in conditions is evaluated on Glue only"),
+        ('ColumnLength "s" < 10 KB', "durations and sizes are evaluated on Glue only"),
+        ('DataFreshness "d" <= 24 hours', "DataFreshness rules are evaluated on Glue only"),
+        ('IsComplete "a" with tag = "x"', "tags other than 'with threshold' are evaluated on Glue only"),
     ],
 )
-def test_dqdl_the_local_engine_leaves_to_glue_parses_as_not_local(text):
+def test_dqdl_the_local_engine_leaves_to_glue_parses_as_not_local(text, reason):
     rule = one(text)
-    assert rule.text == text and rule.not_local and not rule.is_row_level
+    assert (rule.text, rule.not_local, rule.is_row_level) == (text, reason, False)
+
+
+def test_a_rule_left_to_glue_does_not_swallow_the_next_one():
+    rules = parse_ruleset('Rules = [ Mean "a" > avg(last(3)), ColumnValues "b" in $allowed, IsComplete "c" ]')
+    assert [(r.rule_type, r.columns) for r in rules] == [("Mean", ()), ("ColumnValues", ()), ("IsComplete", ("c",))]
+
+
+def test_a_composite_takes_its_parts_columns_and_their_first_reason_to_stay_on_glue():
+    (rule,) = parse_ruleset('Rules = [ (IsComplete "a") and (IsUnique "b" "c") and (Mean "d" > 1) and (Sum "e" > 1) ]')
+    assert rule.columns == ("a", "b", "c")
+    assert rule.not_local == "Mean rules are evaluated on Glue only"
+    assert not rule.is_row_level
+    (local,) = parse_ruleset('Rules = [ (IsComplete "a") or (ColumnValues "b" > 1) ]')
+    assert (local.not_local, local.is_row_level) == (None, True)
+
+
+@pytest.mark.parametrize(
+    ("expression", "described"),
+    [
+        (Expression("between", (1, 5)), "between 1 and 5"),
+        (Expression("not between", (0.5, 2)), "not between 0.5 and 2"),
+        (Expression("in", ("a", Keyword("NULL"), 3)), 'in ["a", NULL, 3]'),
+        (Expression("not in", ("a", "b")), 'not in ["a", "b"]'),
+        (Expression("=", ("x",)), '= "x"'),
+        (Expression(">", (0.5,)), "> 0.5"),
+        (Expression("matches", ("[a-z]",)), 'matches "[a-z]"'),
+    ],
+)
+def test_expressions_describe_themselves_as_written(expression, described):
+    assert expression.describe() == described
+
+
+def test_nested_sections_and_labels_are_skipped_whole():
+    document = (
+        'Metadata = { "Version": "1.0", "Owner": { "team": ["a", "b"], "note": ("x") } }\n'
+        'DataSources = { "Default": "travel.complaints" }\n'
+        'Rules = [ (IsComplete "a") labels = {"team": "x"}, ColumnValues "b" > 0 labels = ["y"] ]\n'
+        'Analyzers = [ Mean "x", Sum "y" ]'
+    )
+    assert [r.rule_type for r in parse_ruleset(document)] == ["IsComplete", "ColumnValues"]
+
+
+def test_eight_key_columns_at_most_and_a_quoted_name_may_be_a_reserved_word():
+    assert one('IsUnique "a" "b" "c" "d" "e" "f" "g" "h"').columns == tuple("abcdefgh")
+    assert one('IsComplete "in"').columns == ("in",)
+    assert one('ColumnValues "with" = 1').columns == ("with",)
 
 
 def test_sections_around_the_rules_are_skipped():
@@ -165,9 +217,103 @@ def test_rule_level_routes_only_row_rules(text, level):
 
 
 @pytest.mark.parametrize(
-    "document",
-    ["", "Rules = [", "Rules [ RowCount > 0 ]", 'Rules = [ RowCount > 0 IsComplete "a" ]', "Rules = [ RowCount > 0 ] extra", "Rules = [ RowCount > 0 ] ?"],
+    ("document", "message"),
+    [
+        ("", "no rules: expected Rules = [ rule, rule, ... ]"),
+        ("Rules = [", "the ruleset ends early; expected a rule"),
+        ("Rules [ RowCount > 0 ]", "no rules: expected Rules = [ rule, rule, ... ]"),
+        ('Rules = [ RowCount > 0 IsComplete "a" ]', "rule 'RowCount > 0 IsComplete \"a\"': unexpected 'IsComplete'"),
+        ("Rules = [ RowCount > 0 ] extra", "unexpected text after the closing ']': 'extra'"),
+        ("Rules = [ RowCount > 0 ] ?", "unexpected character '?' at offset 24"),
+        ("Rules = [ RowCount > 0 ; ]", "unexpected character ';' at offset 22"),
+        ('Metadata = { "a": [1, 2 } Rules = [ RowCount > 0 ]', "the ruleset ends early; expected a closing '}'"),
+        ("Rules = [ RowCount between 1 or 5 ]", "rule 'RowCount between 1 or 5': expected 'and' in 'between'"),
+        ('Rules = [ ColumnValues "a" in ["x" "y"] ]', "expected ']' but found 'y'"),
+        ('Rules = [ ColumnValues "a" matches x ]', "rule 'ColumnValues \"a\" matches x': matches takes a quoted regular expression"),
+        ("Rules = [ IsUnique ]", "rule 'IsUnique': IsUnique takes 1 to 8 column name(s)"),
+        ("Rules = [ RowCount > 0 }", "rule 'RowCount > 0 }': unexpected '}'"),
+        ('Rules = [ (IsComplete "a") } ]', "expected ',' or ']' after rule 'IsComplete \"a\"' but found '}'"),
+        ("Rules = [ RowCount > 0,", "the ruleset ends early; expected a rule"),
+        ("Rules = [ RowCount > 0", "the ruleset ends early; expected ',' or ']'"),
+        ('Rules = [ (IsComplete "a" ]', "expected ')' but found ']'"),
+    ],
 )
-def test_malformed_documents_are_rejected(document):
-    with pytest.raises(DqdlError):
+def test_malformed_documents_are_rejected_with_the_reason(document, message):
+    with pytest.raises(DqdlError) as raised:
         parse_ruleset(document)
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        # Quoted text is never syntax, however it reads.
+        ('Rules = [ ColumnValues "a" > 1 "where" "b > 0" ]', "rule 'ColumnValues \"a\" > 1 \"where\" \"b > 0\"': unexpected 'where'"),
+        ('x = 1 "Rules" = [ RowCount > 0 ]', "no rules: expected Rules = [ rule, rule, ... ]"),
+        ('Rules "=" [ RowCount > 0 ]', "the ruleset ends early; expected more rules"),
+        # Where the text ends early, the message says what was expected there.
+        ('Rules = [ ColumnValues "a" not', "the ruleset ends early; expected more rules"),
+        ("Metadata =", "the ruleset ends early; expected more rules"),
+        ('Rules = [ ColumnValues "a" =', "the ruleset ends early; expected a value"),
+        ('Rules = [ IsComplete "a" where', "the ruleset ends early; expected a quoted filter"),
+        ('Rules = [ ColumnValues "a" matches', "the ruleset ends early; expected a quoted regular expression"),
+        ("Rules =", "the ruleset ends early; expected '['"),
+        # Values: numbers where a number is due, every operand checked, the rule named.
+        ('Rules = [ RowCount between "x" and 5 ]', "rule 'RowCount between \"x\" and 5': expected a number but found \"x\""),
+        ('Rules = [ RowCount between 1 and "x" ]', "rule 'RowCount between 1 and \"x\"': expected a number but found \"x\""),
+        ('Rules = [ ColumnValues "a" in [Null] ]', "rule 'ColumnValues \"a\" in [Null]': expected a number or a quoted value but found 'Null'"),
+        ('Rules = [ ColumnValues "a" in ["x", Null] ]', "rule 'ColumnValues \"a\" in [\"x\", Null]': expected a number or a quoted value but found 'Null'"),
+        ('Rules = [ ColumnValues "a" > Null ]', "rule 'ColumnValues \"a\" > Null': expected a number or a quoted value but found 'Null'"),
+        ('Rules = [ ColumnValues "a" = ] ]', "rule 'ColumnValues \"a\" =': expected a number or a quoted value but found ']'"),
+        ('Rules = [ ColumnValues "a" in ["x"] with threshold > "y" ]', "rule 'ColumnValues \"a\" in [\"x\"] with threshold > \"y\"': expected a number but found \"y\""),
+        ('Rules = [ ColumnValues "a" in ["x"] with threshold ]', "rule 'ColumnValues \"a\" in [\"x\"] with threshold': expected a condition such as '> 0' or 'in [...]'"),
+        ('Rules = [ ColumnValues "a" [1] ]', "rule 'ColumnValues \"a\" [1]': unsupported condition starting at '['"),
+        ("Rules = [ RowCount > 0 and", "rule 'RowCount > 0 and': unexpected 'and'"),
+    ],
+)
+def test_parse_errors_say_what_was_expected_where(document, message):
+    with pytest.raises(DqdlError) as raised:
+        parse_ruleset(document)
+    assert str(raised.value) == message
+
+
+def test_the_unknown_rule_type_message_lists_every_dqdl_rule_type():
+    with pytest.raises(DqdlError) as raised:
+        parse_ruleset("Rules = [ Bogus > 1 ]")
+    assert str(raised.value) == "unknown rule type 'Bogus' in 'Bogus > 1'; DQDL rule types: " + ", ".join(DQDL_RULE_TYPES)
+    assert DQDL_RULE_TYPES[:2] == ("RowCount", "ColumnCount") and DQDL_RULE_TYPES[-1] == "FileSize"
+
+
+@pytest.mark.parametrize("unit", ["days", "hours", "minutes", "B", "KB", "MB", "GB", "TB"])
+def test_durations_and_sizes_are_left_to_glue(unit):
+    assert one(f'ColumnValues "a" > 3 {unit}').not_local == "durations and sizes are evaluated on Glue only"
+
+
+@pytest.mark.parametrize(
+    ("text", "expression"),
+    [
+        ('ColumnValues "a" = "x"', Expression("=", ("x",))),
+        ('ColumnValues "a" != "x"', Expression("!=", ("x",))),
+        ('ColumnValues "a" not matches "[0-9]+"', Expression("not matches", ("[0-9]+",))),
+        ('ColumnValues "a" not in ["x"]', Expression("not in", ("x",))),
+        ('ColumnValues "a" = "say \\"hi\\""', Expression("=", ('say "hi"',))),
+    ],
+)
+def test_quoted_values_negations_and_escapes(text, expression):
+    assert one(text).expression == expression
+
+
+def test_numbers_keep_their_type_as_written():
+    assert one("RowCount > 100").expression.describe() == "> 100"
+    assert one('Completeness "a" > 0.5').expression.describe() == "> 0.5"
+
+
+def test_sections_with_quoted_brackets_or_parentheses_are_skipped():
+    assert [r.rule_type for r in parse_ruleset('x = "[" Rules = [ RowCount > 0 ]')] == ["RowCount"]
+    assert [r.rule_type for r in parse_ruleset("limits = (1, [2]) Rules = [ RowCount > 0 ]")] == ["RowCount"]
+
+
+def test_connector_words_and_composite_texts():
+    assert one('Completeness OF "a" >= 0.5').columns == ("a",)
+    rule = one('IsComplete "a" and IsComplete "b"')
+    assert (rule.operator, rule.text) == ("and", 'IsComplete "a" and IsComplete "b"')

@@ -223,8 +223,9 @@ def test_malformed_ini_is_one_line(tmp_path):
 
 
 def test_duplicate_key_is_one_line(tmp_path):
-    message = error_for(tmp_path, VALID_DEV + "glue_db = other\n")
-    assert "environment.conf" in message and "'glue_db'" in message and "already exists" in message
+    message = error_for(tmp_path, "[DEV]\nglue_db = a\nglue_db = b\n")
+    # The file's name, not its full path, as in every other message.
+    assert message == "environment.conf: While reading from 'environment.conf' [line 3]: option 'glue_db' in section 'DEV' already exists"
 
 
 def test_missing_file_names_the_path(tmp_path):
@@ -395,3 +396,62 @@ def test_locations_that_only_look_alike_do_not_overlap(tmp_path, destination, qu
     text = section(destination_s3_location=destination, quarantine_s3_location=quarantine)
     (env,) = load_config(write(tmp_path, text)).environments
     assert env.quarantine_s3_location.uri == quarantine
+
+
+def test_select_unknown_environment_names_the_file(tmp_path):
+    config = load_config(write(tmp_path, VALID_DEV + section("PROD")))
+    with pytest.raises(ConfigError) as raised:
+        config.select("QA")
+    assert str(raised.value) == "environment.conf: unknown environment 'QA'; known environments: DEV, PROD"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"output_table_name": "complaints"}, "[DEV] output_table_name = 'complaints': must differ from table_name, the source table in the same database"),
+        ({"quarantine_table_name": "complaints"}, "[DEV] quarantine_table_name = 'complaints': must differ from table_name, the source table in the same database"),
+        ({"output_table_name": "same", "quarantine_table_name": "same"}, "[DEV] quarantine_table_name = 'same': must differ from the output table's name"),
+    ],
+)
+def test_table_names_that_collide_name_the_key_to_change(tmp_path, overrides, message):
+    assert error_for(tmp_path, section(**overrides)) == f"environment.conf {message}"
+
+
+def test_an_output_table_named_like_the_source_is_fine_in_another_database(tmp_path):
+    (env,) = load_config(write(tmp_path, section(output_database="analytics", output_table_name="complaints"))).environments
+    assert (env.curated_database, env.curated_table) == ("analytics", "complaints")
+
+
+def test_an_empty_optional_value_takes_the_default_and_later_keys_are_still_checked(tmp_path):
+    text = "[DEV]\naccount =\n" + "".join(f"{key} = {value}\n" for key, value in REQUIRED.items()) + "region = europe\n"
+    assert error_for(tmp_path, text) == "environment.conf [DEV] region = 'europe': expected an AWS region such as eu-west-1"
+
+
+def test_the_default_quarantine_sits_beside_the_output_whatever_the_prefix_ends_with(tmp_path):
+    (env,) = load_config(write(tmp_path, section(destination_s3_location="s3://curated-bucket/dataX/"))).environments
+    assert env.quarantine_s3_location == S3Location("curated-bucket", "dataX_quarantine/")
+
+
+def test_an_execution_budget_of_exactly_the_maximum_is_accepted(tmp_path):
+    # A 5-minute window plus 8 x 29 minutes of attempts and 3 minutes of retry waits: 240 minutes.
+    (env,) = load_config(write(tmp_path, section(trigger="s3", job_timeout_minutes="29"))).environments
+    assert env.execution_timeout_minutes == MAX_EXECUTION_MINUTES == 240
+
+
+def test_a_percent_sign_is_a_plain_character(tmp_path):
+    (env,) = load_config(write(tmp_path, section(notification_email="ops%alerts@example.com"))).environments
+    assert env.notification_email == "ops%alerts@example.com"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("source_s3_location", "s3://raw-bucket/a//b/", "the prefix must not contain '*' or an empty path segment"),
+        ("source_s3_location", "s3://raw..bucket/a/", "expected an S3 URI such as s3://my-bucket/some/prefix/"),
+        ("schedule", "cron(20 * * * *)", "a cron() expression has six fields: minutes hours day-of-month month day-of-week year"),
+        ("schedule", "cron(20 * * * * *)", "exactly one of day-of-month and day-of-week must be '?'"),
+        ("schedule", "cron(20 * ? * ? *)", "exactly one of day-of-month and day-of-week must be '?'"),
+    ],
+)
+def test_location_and_schedule_messages_in_full(tmp_path, key, value, message):
+    assert error_for(tmp_path, section(**{key: value})) == f"environment.conf [DEV] {key} = '{value}': {message}"

@@ -57,11 +57,27 @@ def event_at(time: str, key: str = "complaints/2026/11/21/batch-0001.json", vers
     return event
 
 
-def test_the_first_object_of_a_window_starts_its_execution_named_after_the_window(state_machine):
+# What the JSON log formatter shows besides the message: the fields operators query in Logs Insights.
+STANDARD_RECORD_FIELDS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+def log_fields(record: logging.LogRecord) -> dict:
+    return {key: value for key, value in vars(record).items() if key not in STANDARD_RECORD_FIELDS}
+
+
+def test_the_first_object_of_a_window_starts_its_execution_named_after_the_window(state_machine, caplog):
     client, arn = state_machine
-    result = start_pipeline.handler(event_at("2026-11-21T10:22:37Z"), None)
-    assert result["status"] == "started"
+    with caplog.at_level(logging.INFO, logger="start_pipeline"):
+        result = start_pipeline.handler(event_at("2026-11-21T10:22:37Z"), None)
     (execution,) = executions(client, arn)
+    assert result == {"status": "started", "executionArn": execution["executionArn"]}
+    (record,) = caplog.records
+    assert record.message == "started the window's execution"
+    assert log_fields(record) == {
+        "eventId": "e-1", "key": "complaints/2026/11/21/batch-0001.json", "identity": "v1",
+        "execution": "s3-window-20261121T1020Z-5m", "executionArn": execution["executionArn"],
+        "window": {"start": "2026-11-21T10:20:00Z", "end": "2026-11-21T10:25:00Z"},
+    }
     started = client.describe_execution(executionArn=execution["executionArn"])
     assert started["name"] == "s3-window-20261121T1020Z-5m"
     assert json.loads(started["input"]) == {
@@ -82,7 +98,11 @@ def test_more_objects_and_redeliveries_in_the_window_are_coalesced_while_it_runs
         again = start_pipeline.handler(event_at("2026-11-21T10:20:00Z"), None)
         newer_version = start_pipeline.handler(event_at("2026-11-21T10:23:00Z", version="v2", event_id="e-3"), None)
     assert [r["status"] for r in (other, again, newer_version)] == ["coalesced"] * 3
+    assert other == {"status": "coalesced", "execution": "s3-window-20261121T1020Z-5m"}
     assert [r.message for r in caplog.records][-3:] == ["coalesced into the window's running execution"] * 3
+    assert log_fields(caplog.records[-3]) == {
+        "eventId": "e-2", "key": "complaints/b.json", "identity": "v1", "execution": "s3-window-20261121T1020Z-5m",
+    }
     assert len(executions(client, arn)) == 1
 
 
@@ -93,8 +113,14 @@ def test_a_late_delivery_for_an_ended_window_is_logged_as_already_processed(stat
     client.stop_execution(executionArn=execution["executionArn"])
     with caplog.at_level(logging.INFO, logger="start_pipeline"):
         late = start_pipeline.handler(event_at("2026-11-21T10:21:00Z", event_id="e-late"), None)
-    assert (late["status"], late["executionStatus"]) == ("window-already-processed", "ABORTED")
-    assert "already ended" in caplog.records[-1].message
+    assert late == {"status": "window-already-processed", "execution": "s3-window-20261121T1020Z-5m", "executionStatus": "ABORTED"}
+    assert caplog.records[-1].message == (
+        "the window's execution has already ended; its run (or, had it failed, the next one) reads this object"
+    )
+    assert log_fields(caplog.records[-1]) == {
+        "eventId": "e-late", "key": "complaints/2026/11/21/batch-0001.json", "identity": "v1",
+        "execution": "s3-window-20261121T1020Z-5m", "executionStatus": "ABORTED",
+    }
     assert len(executions(client, arn)) == 1
 
 
@@ -149,10 +175,13 @@ def test_a_burst_of_a_thousand_objects_in_five_minutes_starts_at_most_two_execut
     ("change", "reason"),
     [
         (lambda e: e["detail"].pop("object"), "event lacks the bucket name, object key or event id"),
-        (lambda e: e["detail"]["bucket"].update(name="other-bucket"), "bucket 'other-bucket' is not this pipeline's bucket"),
-        (lambda e: e["detail"]["object"].update(key="exports/a.json"), "does not match prefix 'complaints/'"),
-        (lambda e: e["detail"]["object"].update(key="complaints/a.csv"), "and suffix '.json'"),
-        (lambda e: e.update({"detail-type": "Object Deleted"}), "not an S3 Object Created event"),
+        (lambda e: e["detail"]["bucket"].update(name="other-bucket"), "bucket 'other-bucket' is not this pipeline's bucket 'example-travel-raw-test'"),
+        (lambda e: e["detail"]["object"].update(key="exports/a.json"), "key 'exports/a.json' does not match prefix 'complaints/' and suffix '.json'"),
+        (lambda e: e["detail"]["object"].update(key="complaints/a.csv"), "key 'complaints/a.csv' does not match prefix 'complaints/' and suffix '.json'"),
+        (lambda e: e.update({"detail-type": "Object Deleted"}), "not an S3 Object Created event: 'aws.s3' / 'Object Deleted'"),
+        (lambda e: e.update(source="aws.s3.fake"), "not an S3 Object Created event: 'aws.s3.fake' / 'Object Created'"),
+        (lambda e: e.pop("id"), "event lacks the bucket name, object key or event id"),
+        (lambda e: e.update(time="yesterday"), "event time 'yesterday' is not an ISO 8601 time"),
     ],
 )
 def test_bad_events_are_logged_and_ignored(state_machine, caplog, change, reason):
@@ -161,9 +190,10 @@ def test_bad_events_are_logged_and_ignored(state_machine, caplog, change, reason
     change(event)
     with caplog.at_level(logging.WARNING, logger="start_pipeline"):
         result = start_pipeline.handler(event, None)
-    assert result["status"] == "ignored" and reason in result["reason"]
+    assert result == {"status": "ignored", "reason": reason}
     (record,) = caplog.records
     assert record.message == "ignored event" and reason in record.reason
+    assert log_fields(record) == {"eventId": event.get("id"), "reason": result["reason"]}
     assert executions(client, arn) == []
 
 
@@ -182,3 +212,34 @@ def test_throttling_propagates(state_machine, monkeypatch):
     monkeypatch.setattr("botocore.client.BaseClient._make_api_call", throttled)
     with pytest.raises(ClientError, match="ThrottlingException"):
         start_pipeline.handler(copy.deepcopy(SAMPLE_EVENT), None)
+
+
+def test_a_folder_marker_never_starts_a_run_even_without_a_suffix_filter(state_machine, monkeypatch):
+    client, arn = state_machine
+    monkeypatch.setenv("KEY_SUFFIX", "")
+    event = event_at("2026-11-21T10:21:00Z", key="complaints/2026/11/")
+    assert start_pipeline.handler(event, None) == {"status": "ignored", "reason": "key 'complaints/2026/11/' is a folder marker"}
+    assert start_pipeline.handler(event_at("2026-11-21T10:21:00Z", key="complaints/2026/11/a.csv"), None)["status"] == "started"
+
+
+def test_without_key_filters_every_object_of_the_bucket_counts(state_machine, monkeypatch):
+    client, arn = state_machine
+    monkeypatch.delenv("KEY_PREFIX")
+    monkeypatch.delenv("KEY_SUFFIX")
+    assert start_pipeline.handler(event_at("2026-11-21T10:21:00Z", key="anything/at/all.txt"), None)["status"] == "started"
+
+
+def test_identity_is_the_sequencer_without_a_version_and_size_defaults_to_zero(state_machine):
+    client, arn = state_machine
+    event = event_at("2026-11-21T10:21:00Z")
+    del event["detail"]["object"]["version-id"], event["detail"]["object"]["size"]
+    start_pipeline.handler(event, None)
+    (execution,) = executions(client, arn)
+    first = json.loads(client.describe_execution(executionArn=execution["executionArn"])["input"])["firstObject"]
+    assert (first["identity"], first["size"]) == ("00617F08299329D189", 0)
+
+
+def test_an_event_time_with_an_offset_falls_in_the_window_of_its_instant(state_machine):
+    client, arn = state_machine
+    start_pipeline.handler(event_at("2026-11-21T12:22:00+02:00"), None)
+    assert [e["name"] for e in executions(client, arn)] == ["s3-window-20261121T1020Z-5m"]

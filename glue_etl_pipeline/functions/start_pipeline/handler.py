@@ -125,7 +125,8 @@ def new_object(event: dict, settings: Settings) -> NewObject:
     if key.endswith("/"):
         raise IgnoredEvent(f"key {key!r} is a folder marker")
     try:
-        event_time = datetime.fromisoformat(str(event.get("time")).replace("Z", "+00:00")).astimezone(timezone.utc)
+        # Python 3.11+ reads EventBridge's trailing Z; a time without an offset would be local, so UTC on Lambda.
+        event_time = datetime.fromisoformat(str(event.get("time"))).astimezone(timezone.utc)
     except ValueError:
         raise IgnoredEvent(f"event time {event.get('time')!r} is not an ISO 8601 time") from None
     size = item.get("size")
