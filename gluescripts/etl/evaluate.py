@@ -18,11 +18,13 @@ records are scanned once for the whole ruleset, plus one small grouping per dist
 
 from __future__ import annotations
 
+import functools
 import operator
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType, StringType
 from pyspark.sql.utils import AnalysisException
 
 from gluescripts.etl.dqdl import Composite, Expression, Keyword, Rule, RuleNode, parse_ruleset
@@ -57,7 +59,7 @@ def holds(expression: Expression, value: float) -> bool:
 
 
 def _is_keyword(column: Column, keyword: Keyword) -> Column:
-    text = column.cast("string")
+    text = column.cast(StringType())
     if keyword.name == "NULL":
         return column.isNull()
     if keyword.name == "EMPTY":
@@ -78,36 +80,29 @@ def _values_condition(column: Column, expression: Expression) -> Column:
         inside = (column > F.lit(operands[0])) & (column < F.lit(operands[1]))
         return F.coalesce(inside if op == "between" else ~inside, F.lit(False))
     if op in ("in", "not in"):
-        literals = [o for o in operands if not isinstance(o, Keyword)]
         keywords = [o for o in operands if isinstance(o, Keyword)]
-        member = column.isin(literals) if literals else F.lit(False)
+        # NULL rows are decided by whether NULL is listed; for any other row, isin (false for an empty
+        # list) and the keyword tests are true or false, never NULL.
+        member = column.isin([o for o in operands if not isinstance(o, Keyword)])
         for keyword in keywords:
-            if keyword.name != "NULL":
-                member = member | _is_keyword(column, keyword)
-        member = F.coalesce(member, F.lit(False))
-        null_listed = any(k.name == "NULL" for k in keywords)
+            member = member | _is_keyword(column, keyword)
+        null_listed = Keyword("NULL") in keywords
         if op == "in":
             return F.when(column.isNull(), F.lit(null_listed)).otherwise(member)
         return F.when(column.isNull(), F.lit(not null_listed)).otherwise(~member)
     if op in ("matches", "not matches"):
         # DQDL matches the whole value, not a substring.
-        matched = column.cast("string").rlike(f"^(?:{operands[0]})$")
+        matched = column.cast(StringType()).rlike(f"^(?:{operands[0]})$")
         return F.coalesce(matched if op == "matches" else ~matched, F.lit(False))
     raise EvaluationError(f"unsupported condition '{expression.describe()}'")
 
 
 def _all_null(columns: tuple[str, ...]) -> Column:
-    condition = F.lit(True)
-    for name in columns:
-        condition = condition & F.col(name).isNull()
-    return condition
+    return functools.reduce(operator.and_, [F.col(name).isNull() for name in columns])
 
 
 def _any_null(columns: tuple[str, ...]) -> Column:
-    condition = F.lit(False)
-    for name in columns:
-        condition = condition | F.col(name).isNull()
-    return condition
+    return functools.reduce(operator.or_, [F.col(name).isNull() for name in columns])
 
 
 def _column_metric(columns: tuple[str, ...], name: str) -> str:
@@ -161,7 +156,7 @@ class _Evaluation:
         if rule.rule_type in ("IsComplete", "Completeness"):
             return column.isNotNull()
         if rule.rule_type == "ColumnLength":
-            return _values_condition(F.length(F.coalesce(column.cast("string"), F.lit(""))), rule.expression)
+            return _values_condition(F.length(F.coalesce(column.cast(StringType()), F.lit(""))), rule.expression)
         if rule.rule_type == "ColumnValues":
             return _values_condition(column, rule.expression)
         return None
@@ -296,13 +291,13 @@ class _Evaluation:
                 failing.append(F.when(~passes, F.lit(node.text)))
 
         def listed(entries: list[Column]) -> Column:
-            return F.array_compact(F.array(*entries)) if entries else F.array().cast("array<string>")
+            return F.array_compact(F.array(*entries)) if entries else F.array().cast(ArrayType(StringType()))
 
         frame = frame.select(
             *self.data_columns,
             listed(passing).alias(RULES_PASS),
             listed(failing).alias(RULES_FAIL),
-            (F.array(*skipped) if skipped else F.array().cast("array<string>")).alias(RULES_SKIP),
+            (F.array(*skipped) if skipped else F.array().cast(ArrayType(StringType()))).alias(RULES_SKIP),
         )
         return frame.withColumn(EVALUATION_RESULT, F.when(F.size(RULES_FAIL) > 0, F.lit(FAILED)).otherwise(F.lit(PASSED)))
 

@@ -58,7 +58,9 @@ def _session_shared_by_mutation_workers():
         os.environ["SPARK_MASTER"] = "local[2]"
         os.environ["SPARK_SHUFFLE_PARTITIONS"] = "1"
         os.environ["SPARK_SCRATCH_DIR"] = tempfile.mkdtemp(prefix="mutation-spark-")
-        _mutation_run.update(session=_configure_for_tests(local_spark_session("json-to-pq-mutation")), pid=os.getpid())
+        # A run of many minutes: the JVM's full JIT pays for its slower start.
+        session = local_spark_session("json-to-pq-mutation", quick_start=False)
+        _mutation_run.update(session=_configure_for_tests(session), pid=os.getpid())
     session = _mutation_run["session"]
     if _mutation_run["pid"] != os.getpid():
         client = session.sparkContext._gateway._gateway_client

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pytest
 from pyspark.sql import functions as F
 
-from gluescripts.etl.evaluate import EvaluationError, evaluate_locally
+from gluescripts.etl.dqdl import Expression
+from gluescripts.etl.evaluate import EvaluationError, _values_condition, evaluate_locally
 from gluescripts.etl.quality import EVALUATION_RESULT, ROW_OUTCOME_COLUMNS, RULES_FAIL, RULES_PASS, RULES_SKIP
 
 SCHEMA = "id int, name string, rating int, score double"
@@ -329,3 +330,16 @@ def test_row_outcomes_follow_glues_shape(spark):
     assert rows[1][RULES_PASS] == ['IsComplete "name"'] and rows[1][RULES_FAIL] == []
     assert rows[2][RULES_FAIL] == ['IsComplete "name"'] and rows[2][EVALUATION_RESULT] == "Failed"
     assert rows[1][RULES_SKIP] == ["RowCount > 0", 'Mean "score" > 1'] and rows[1][EVALUATION_RESULT] == "Passed"
+
+
+def test_a_condition_the_engine_does_not_know_is_an_error_naming_it(spark):
+    with pytest.raises(EvaluationError) as raised:
+        _values_condition(F.col("rating"), Expression("like", ("x",)))
+    assert str(raised.value) == "unsupported condition 'like \"x\"'"
+
+
+def test_in_with_keywords_only(spark):
+    judged = judge(spark, ['ColumnValues "name" in [EMPTY]', 'ColumnValues "name" in [NULL]', 'ColumnValues "name" not in [EMPTY, NULL]'])
+    assert judged['ColumnValues "name" in [EMPTY]'][1] == sorted([(1, "anna"), (2, None), (2, "bo")], key=str)
+    assert judged['ColumnValues "name" in [NULL]'][1] == sorted([(1, "anna"), (2, "bo"), (None, "")], key=str)
+    assert judged['ColumnValues "name" not in [EMPTY, NULL]'][1] == sorted([(2, None), (None, "")], key=str)
