@@ -20,11 +20,13 @@ binds tighter than `or` and parentheses are optional; `!=` is `!` then `=`; `whe
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from dataclasses import dataclass
 from typing import Union
 
 ROW, DATASET = "row", "dataset"
+COMPARISONS = {"=": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
 LOCAL_RULE_TYPES = (
     "RowCount", "ColumnCount", "ColumnExists", "IsComplete", "Completeness",
@@ -86,6 +88,20 @@ class Expression:
         if self.operator in ("in", "not in"):
             return f"{self.operator} [{', '.join(shown)}]"
         return f"{self.operator} {shown[0]}"
+
+    def holds(self, value: float) -> bool:
+        """Whether a dataset metric satisfies the condition: exact comparison, `between` exclusive
+        (as Glue documents it), `in` over the literal operands."""
+        if self.operator in COMPARISONS:
+            return COMPARISONS[self.operator](value, self.operands[0])
+        if self.operator in ("between", "not between"):
+            low, high = self.operands
+            inside = low < value < high
+            return inside if self.operator == "between" else not inside
+        if self.operator in ("in", "not in"):
+            found = value in [o for o in self.operands if not isinstance(o, Keyword)]
+            return found if self.operator == "in" else not found
+        raise DqdlError(f"'{self.describe()}' cannot judge a number")
 
 
 @dataclass(frozen=True)
@@ -221,15 +237,16 @@ class _Parser:
         self.take()
         self.expect("=")
         self.expect("[")
+        if self.at("]"):
+            raise DqdlError("Rules = [ ] holds no rule; DQDL expects at least one")
         rules: list[RuleNode] = []
-        if not self.at("]"):
-            while True:
-                rules.append(self.or_rule())
-                token = self.take("',' or ']'")
-                if token.value == "]" and token.kind == "punct":
-                    break
-                if token.value != ",":
-                    raise DqdlError(f"expected ',' or ']' after rule '{rules[-1].text}' but found {token.value!r}")
+        while True:
+            rules.append(self.or_rule())
+            token = self.take("',' or ']'")
+            if token.value == "]" and token.kind == "punct":
+                break
+            if token.value != ",":
+                raise DqdlError(f"expected ',' or ']' after rule '{rules[-1].text}' but found {token.value!r}")
         if self.at("Analyzers"):
             self.skip_section()  # analyzers gather statistics and judge nothing
         if self.peek() is not None:

@@ -27,13 +27,12 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StringType
 from pyspark.sql.utils import AnalysisException
 
-from gluescripts.etl.dqdl import Composite, Expression, Keyword, Rule, RuleNode, parse_ruleset
+from gluescripts.etl.dqdl import COMPARISONS, Composite, DqdlError, Expression, Keyword, Rule, RuleNode, parse_ruleset
 from gluescripts.etl.quality import (
     EVALUATION_RESULT, FAILED, NOT_EVALUATED_LOCALLY, PASSED, RULES_FAIL, RULES_PASS, RULES_SKIP,
     QualityResults, RuleOutcome,
 )
 
-_COMPARE = {"=": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 _KEY_RULE_TYPES = ("IsUnique", "Uniqueness", "IsPrimaryKey")
 # Rule types with a pass or fail per row; in a composite, Glue leaves the ratio ones out of row results.
 _ROW_RESULT_TYPES = ("IsComplete", "Completeness", "IsUnique", "Uniqueness", "IsPrimaryKey", "ColumnValues", "ColumnLength")
@@ -42,20 +41,6 @@ _RATIO_RULE_TYPES = ("Completeness", "Uniqueness")
 
 class EvaluationError(ValueError):
     """A rule refers to something the data does not have (an unknown column, a bad `where` filter)."""
-
-
-def holds(expression: Expression, value: float) -> bool:
-    """Whether a dataset metric satisfies a condition: exact comparison, `between` exclusive."""
-    if expression.operator in _COMPARE:
-        return _COMPARE[expression.operator](value, expression.operands[0])
-    if expression.operator in ("between", "not between"):
-        low, high = expression.operands
-        inside = low < value < high
-        return inside if expression.operator == "between" else not inside
-    if expression.operator in ("in", "not in"):
-        found = value in [o for o in expression.operands if not isinstance(o, Keyword)]
-        return found if expression.operator == "in" else not found
-    raise EvaluationError(f"'{expression.describe()}' cannot judge a number")
 
 
 def _is_keyword(column: Column, keyword: Keyword) -> Column:
@@ -73,8 +58,8 @@ def _values_condition(column: Column, expression: Expression) -> Column:
     if op in ("=", "!=") and isinstance(operands[0], Keyword):
         matches = F.coalesce(_is_keyword(column, operands[0]), F.lit(False))
         return matches if op == "=" else ~matches
-    if op in _COMPARE:
-        result = _COMPARE[op](column, F.lit(operands[0]))
+    if op in COMPARISONS:
+        result = COMPARISONS[op](column, F.lit(operands[0]))
         return F.coalesce(result, F.lit(op == "!="))
     if op in ("between", "not between"):
         inside = (column > F.lit(operands[0])) & (column < F.lit(operands[1]))
@@ -227,7 +212,10 @@ class _Evaluation:
         in_scope = metrics[f"r{index}_scope"]
 
         def judged(name: str, value: float, expression: Expression) -> RuleOutcome:
-            ok = holds(expression, value)
+            try:
+                ok = expression.holds(value)
+            except DqdlError as problem:
+                raise EvaluationError(f"rule '{rule.text}': {problem}") from None
             reason = None if ok else f"value {value:g} does not satisfy '{expression.describe()}'"
             return RuleOutcome(rule.text, PASSED if ok else FAILED, reason, {name: float(value)})
 

@@ -269,6 +269,12 @@ def test_malformed_documents_are_rejected_with_the_reason(document, message):
         ('Rules = [ ColumnValues "a" in ["x"] with threshold ]', "rule 'ColumnValues \"a\" in [\"x\"] with threshold': expected a condition such as '> 0' or 'in [...]'"),
         ('Rules = [ ColumnValues "a" [1] ]', "rule 'ColumnValues \"a\" [1]': unsupported condition starting at '['"),
         ("Rules = [ RowCount > 0 and", "rule 'RowCount > 0 and': unexpected 'and'"),
+        # `and` joins two rules only when a rule type or a parenthesis follows it.
+        ("Rules = [ RowCount between 1 and five ]", "rule 'RowCount between 1 and five': expected a number or a quoted value but found 'five'"),
+        ("Rules = [ RowCount > 0 and IsComplete", "rule 'IsComplete': IsComplete takes 1 column name(s)"),
+        ('Rules = [ IsComplete "a"', "the ruleset ends early; expected ',' or ']'"),
+        ("Rules = [ ]", "Rules = [ ] holds no rule; DQDL expects at least one"),
+        ('Rules = "[" RowCount > 0 ]', "expected '[' but found '['"),
     ],
 )
 def test_parse_errors_say_what_was_expected_where(document, message):
@@ -317,3 +323,11 @@ def test_connector_words_and_composite_texts():
     assert one('Completeness OF "a" >= 0.5').columns == ("a",)
     rule = one('IsComplete "a" and IsComplete "b"')
     assert (rule.operator, rule.text) == ("and", 'IsComplete "a" and IsComplete "b"')
+
+
+def test_and_before_a_variable_belongs_to_between():
+    assert one("RowCount between 1 and $max").not_local == "variables are resolved on Glue only"
+
+
+def test_a_parenthesized_section_is_skipped_whole_even_when_it_looks_like_rules():
+    assert [r.rule_type for r in parse_ruleset('x = ( Rules = [ IsComplete "a" ] ) Rules = [ RowCount > 0 ]')] == ["RowCount"]

@@ -343,3 +343,23 @@ def test_in_with_keywords_only(spark):
     assert judged['ColumnValues "name" in [EMPTY]'][1] == sorted([(1, "anna"), (2, None), (2, "bo")], key=str)
     assert judged['ColumnValues "name" in [NULL]'][1] == sorted([(1, "anna"), (2, "bo"), (None, "")], key=str)
     assert judged['ColumnValues "name" not in [EMPTY, NULL]'][1] == sorted([(2, None), (None, "")], key=str)
+
+
+def test_metric_names_follow_glues_column_and_multicolumn_forms(spark):
+    judged = evaluate_locally(
+        spark.createDataFrame(ROWS, SCHEMA),
+        'Rules = [ IsUnique "id" "name", Uniqueness "id" > 0.1, IsComplete "name", ColumnValues "rating" > 0, Completeness "score" > 0.1 ]',
+    ).rule_outcomes
+    assert [list(outcome.evaluated_metrics) for outcome in judged] == [
+        ["Multicolumn.id,name.Uniqueness"],
+        ["Column.id.Uniqueness"],
+        ["Column.name.Completeness"],
+        ["Column.rating.ColumnValues.Compliance"],
+        ["Column.score.Completeness"],
+    ]
+
+
+def test_a_pattern_on_a_dataset_metric_is_an_error_naming_the_rule(spark):
+    with pytest.raises(EvaluationError) as raised:
+        evaluate(spark, 'RowCount matches "[0-9]+"')
+    assert str(raised.value) == "rule 'RowCount matches \"[0-9]+\"': 'matches \"[0-9]+\"' cannot judge a number"
