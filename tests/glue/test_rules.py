@@ -30,12 +30,7 @@ class Result:
 
 
 def judge(spark, rule_texts, rows=ROWS, schema: str = SCHEMA) -> dict:
-    """Each rule's outcome, and the (id, name) of every row whose DataQualityRulesFail names it.
-
-    A test's rules are evaluated together, in one ruleset: one Spark evaluation per test, and a check
-    that rules do not disturb each other. Nothing is shared between tests, so each test exercises the
-    engine itself (which is what `make mutation` relies on to know which tests judge which code).
-    """
+    """Each rule's outcome, and the (id, name) of every row whose DataQualityRulesFail names it."""
     results = evaluate_locally(spark.createDataFrame(rows, schema), "Rules = [ " + ", ".join(rule_texts) + " ]")
     rows_out = results.row_outcomes.collect()
     judged = {}
@@ -56,30 +51,118 @@ def outcomes(spark, rule_texts, rows=ROWS) -> dict[str, str]:
     return {rule: result.outcome for rule, (result, _) in judge(spark, rule_texts, rows).items()}
 
 
-def test_row_count_boundaries(spark):
-    assert outcomes(spark, ["RowCount = 4", "RowCount > 4", "RowCount >= 4", "RowCount < 4", "RowCount <= 4"]) == {
+# Every rule the tests below judge on ROWS, evaluated together once per module: one Spark evaluation
+# instead of one per test, and a check that rules do not disturb each other.
+ON_ROWS = (
+    'RowCount = 4',
+    'RowCount > 4',
+    'RowCount >= 4',
+    'RowCount < 4',
+    'RowCount <= 4',
+    'RowCount between 3 and 5',
+    'RowCount between 4 and 5',
+    'RowCount not between 4 and 5',
+    'ColumnCount = 4',
+    'ColumnExists "rating"',
+    'ColumnExists "price"',
+    'IsComplete "name"',
+    'Completeness "rating" >= 0.75',
+    'Completeness "rating" > 0.75',
+    'IsUnique "id"',
+    'IsUnique "id" "name"',
+    'IsPrimaryKey "id"',
+    'Uniqueness "id" > 0.3',
+    'Uniqueness "id" >= 0.5',
+    'ColumnValues "rating" in [1, 3, 5]',
+    'ColumnValues "rating" in [1, 3, 5, NULL]',
+    'ColumnValues "rating" not in [1]',
+    'ColumnValues "rating" not in [1, NULL]',
+    'ColumnValues "rating" > 1',
+    'ColumnValues "rating" >= 1',
+    'ColumnValues "rating" != 5',
+    'ColumnValues "rating" between 1 and 5',
+    'ColumnValues "score" <= 1.0',
+    'ColumnValues "name" matches "[a-z]+"',
+    'ColumnValues "name" matches "nn"',
+    'ColumnValues "name" in ["anna", EMPTY]',
+    'ColumnValues "rating" = 3',
+    'ColumnValues "rating" < 3',
+    'ColumnValues "rating" not between 1 and 5',
+    'ColumnValues "rating" in [1, 3, 5] with threshold >= 0.75',
+    'ColumnValues "rating" in [1, 3, 5] with threshold > 0.75',
+    'ColumnLength "name" >= 2',
+    'ColumnLength "name" < 3',
+    'ColumnValues "name" = NULL',
+    'ColumnValues "name" != NULL',
+    'ColumnValues "name" = EMPTY',
+    'ColumnValues "name" != EMPTY',
+    'ColumnValues "rating" = null',
+    'ColumnValues "name" in ["anna", empty, null]',
+    'ColumnValues rating >= 3',
+    'ColumnValues "name" not matches "[a-z]+"',
+    'RowCount between 4 and 6',
+    'RowCount between 2 and 4',
+    'RowCount not between 4 and 6',
+    'RowCount not between 3 and 5',
+    '(IsComplete "name") and (ColumnValues "rating" >= 3)',
+    '(ColumnValues "rating" > 4) or (ColumnValues "score" < 1)',
+    'ColumnValues "rating" = NULL OR ColumnValues "rating" >= 3',
+    '(RowCount > 10) or (IsComplete "id")',
+    '(RowCount > 3) and (ColumnCount = 4)',
+    'IsComplete "name" where "rating > 1"',
+    'ColumnValues "rating" >= 3 where "id = 2"',
+    'RowCount = 2 where "id = 2"',
+    'Completeness "rating" = 0.5 where "id = 2"',
+    'IsUnique "id" where "rating > 1"',
+    'RowCount > avg(last(3))',
+    'Mean "rating" > 3',
+    'CustomSql "select count(*) from primary" > 0',
+    'DetectAnomalies "RowCount"',
+    'ColumnValues "rating" > (now() - 3 days)',
+    'ReferentialIntegrity "id" "reference.id" = 1.0',
+    'ColumnValues "name" in [EMPTY]',
+    'ColumnValues "name" in [NULL]',
+    'ColumnValues "name" not in [EMPTY, NULL]',
+)
+
+
+@pytest.fixture(scope="module")
+def on_rows(spark) -> dict:
+    return judge(spark, ON_ROWS)
+
+
+def pick(judged: dict, rule_texts) -> dict:
+    return {rule: judged[rule] for rule in rule_texts}
+
+
+def outcomes_in(judged: dict, rule_texts) -> dict[str, str]:
+    return {rule: judged[rule][0].outcome for rule in rule_texts}
+
+
+def test_row_count_boundaries(spark, on_rows):
+    assert outcomes_in(on_rows, ["RowCount = 4", "RowCount > 4", "RowCount >= 4", "RowCount < 4", "RowCount <= 4"]) == {
         "RowCount = 4": "Passed", "RowCount > 4": "Failed", "RowCount >= 4": "Passed",
         "RowCount < 4": "Failed", "RowCount <= 4": "Passed",
     }
     assert evaluate(spark, "RowCount > 0", rows=[])[0].metric == 0
 
 
-def test_between_is_exclusive(spark):
-    assert outcomes(spark, ["RowCount between 3 and 5", "RowCount between 4 and 5", "RowCount not between 4 and 5"]) == {
+def test_between_is_exclusive(on_rows):
+    assert outcomes_in(on_rows, ["RowCount between 3 and 5", "RowCount between 4 and 5", "RowCount not between 4 and 5"]) == {
         "RowCount between 3 and 5": "Passed", "RowCount between 4 and 5": "Failed", "RowCount not between 4 and 5": "Passed",
     }
 
 
-def test_column_count_and_exists(spark):
-    judged = judge(spark, ["ColumnCount = 4", 'ColumnExists "rating"', 'ColumnExists "price"'])
+def test_column_count_and_exists(on_rows):
+    judged = pick(on_rows, ["ColumnCount = 4", 'ColumnExists "rating"', 'ColumnExists "price"'])
     assert judged["ColumnCount = 4"][0].metric == 4
     assert judged['ColumnExists "rating"'][0].outcome == "Passed"
     missing = judged['ColumnExists "price"'][0]
     assert (missing.outcome, missing.reason) == ("Failed", "column is absent")
 
 
-def test_is_complete_flags_null_rows_only(spark):
-    result, flagged = evaluate(spark, 'IsComplete "name"')
+def test_is_complete_flags_null_rows_only(on_rows):
+    result, flagged = on_rows['IsComplete "name"']
     assert (result.outcome, result.level, result.failed_rows, result.metric) == ("Failed", "row", 1, 0.75)
     assert flagged == [(2, None)]  # the empty string is a value, not a missing one
 
@@ -89,8 +172,8 @@ def test_is_complete_on_empty_input_passes(spark):
     assert (result.outcome, result.failed_rows) == ("Passed", 0)
 
 
-def test_completeness_ratio_and_boundary(spark):
-    judged = judge(spark, ['Completeness "rating" >= 0.75', 'Completeness "rating" > 0.75'])
+def test_completeness_ratio_and_boundary(on_rows):
+    judged = pick(on_rows, ['Completeness "rating" >= 0.75', 'Completeness "rating" > 0.75'])
     result, flagged = judged['Completeness "rating" >= 0.75']
     assert (result.outcome, result.metric, result.level) == ("Passed", 0.75, "dataset")
     # Listed as failed for the NULL row, as Glue does; a dataset-level rule still quarantines nothing.
@@ -103,25 +186,25 @@ def test_completeness_on_empty_input_fails_with_reason(spark):
     assert (result.outcome, result.reason) == ("Failed", "no values to measure")
 
 
-def test_is_unique_flags_every_duplicate_and_ignores_nulls(spark):
-    result, flagged = evaluate(spark, 'IsUnique "id"')
+def test_is_unique_flags_every_duplicate_and_ignores_nulls(on_rows):
+    result, flagged = on_rows['IsUnique "id"']
     assert (result.outcome, result.failed_rows) == ("Failed", 2)
     assert flagged == sorted([(2, None), (2, "bo")], key=str)
 
 
-def test_is_unique_over_several_columns(spark):
-    result, flagged = evaluate(spark, 'IsUnique "id" "name"')
+def test_is_unique_over_several_columns(on_rows):
+    result, flagged = on_rows['IsUnique "id" "name"']
     assert (result.outcome, flagged) == ("Passed", [])
 
 
-def test_is_primary_key_also_fails_nulls(spark):
-    result, flagged = evaluate(spark, 'IsPrimaryKey "id"')
+def test_is_primary_key_also_fails_nulls(on_rows):
+    result, flagged = on_rows['IsPrimaryKey "id"']
     assert result.failed_rows == 3
     assert flagged == sorted([(2, None), (2, "bo"), (None, "")], key=str)
 
 
-def test_uniqueness_is_values_seen_once_over_non_null_rows(spark):
-    judged = judge(spark, ['Uniqueness "id" > 0.3', 'Uniqueness "id" >= 0.5'])
+def test_uniqueness_is_values_seen_once_over_non_null_rows(on_rows):
+    judged = pick(on_rows, ['Uniqueness "id" > 0.3', 'Uniqueness "id" >= 0.5'])
     result, flagged = judged['Uniqueness "id" > 0.3']
     assert (result.outcome, result.metric, result.level) == ("Passed", 1 / 3, "dataset")
     assert flagged == sorted([(2, None), (2, "bo")], key=str)
@@ -149,8 +232,8 @@ COLUMN_VALUES_SEMANTICS = dict(
 )
 
 
-def test_column_values_semantics(spark):
-    judged = judge(spark, list(COLUMN_VALUES_SEMANTICS))
+def test_column_values_semantics(on_rows):
+    judged = pick(on_rows, list(COLUMN_VALUES_SEMANTICS))
     for rule, failing in COLUMN_VALUES_SEMANTICS.items():
         result, flagged = judged[rule]
         assert flagged == sorted(failing, key=str), rule
@@ -164,20 +247,20 @@ def test_whitespace_only_keyword(spark):
     assert flagged == [(2, "")]
 
 
-def test_with_threshold_judges_the_share_and_keeps_the_rows(spark):
+def test_with_threshold_judges_the_share_and_keeps_the_rows(on_rows):
     at_least, above = (
         'ColumnValues "rating" in [1, 3, 5] with threshold >= 0.75',
         'ColumnValues "rating" in [1, 3, 5] with threshold > 0.75',
     )
-    judged = judge(spark, [at_least, above])
+    judged = pick(on_rows, [at_least, above])
     result, flagged = judged[at_least]
     assert (result.outcome, result.metric, result.failed_rows, result.level) == ("Passed", 0.75, 1, "dataset")
     assert flagged == [(2, "bo")]
     assert judged[above][0].outcome == "Failed"
 
 
-def test_column_length_counts_null_as_zero(spark):
-    judged = judge(spark, ['ColumnLength "name" >= 2', 'ColumnLength "name" < 3'])
+def test_column_length_counts_null_as_zero(on_rows):
+    judged = pick(on_rows, ['ColumnLength "name" >= 2', 'ColumnLength "name" < 3'])
     assert judged['ColumnLength "name" >= 2'][1] == [(2, None), (None, "")]
     assert judged['ColumnLength "name" < 3'][1] == [(1, "anna")]
 
@@ -230,8 +313,8 @@ KEYWORD_COMPARISONS = dict(
 )
 
 
-def test_keyword_comparisons_and_bare_column_names(spark):
-    judged = judge(spark, list(KEYWORD_COMPARISONS))
+def test_keyword_comparisons_and_bare_column_names(on_rows):
+    judged = pick(on_rows, list(KEYWORD_COMPARISONS))
     for rule, failing in KEYWORD_COMPARISONS.items():
         result, flagged = judged[rule]
         assert flagged == sorted(failing, key=str), rule
@@ -248,37 +331,36 @@ def test_ratios_are_compared_unrounded(spark):
     assert outcomes(spark, rules, rows) == dict(zip(rules, ["Failed", "Passed", "Failed"]))
 
 
-def test_dataset_between_excludes_both_bounds(spark):
+def test_dataset_between_excludes_both_bounds(on_rows):
     rules = ["RowCount between 4 and 6", "RowCount between 2 and 4", "RowCount not between 4 and 6", "RowCount not between 3 and 5"]
-    assert outcomes(spark, rules) == dict(zip(rules, ["Failed", "Failed", "Passed", "Failed"]))
+    assert outcomes_in(on_rows, rules) == dict(zip(rules, ["Failed", "Failed", "Passed", "Failed"]))
 
 
-def test_composite_and_fails_rows_failing_either_part(spark):
-    result, flagged = evaluate(spark, '(IsComplete "name") and (ColumnValues "rating" >= 3)')
+def test_composite_and_fails_rows_failing_either_part(on_rows):
+    result, flagged = on_rows['(IsComplete "name") and (ColumnValues "rating" >= 3)']
     assert flagged == sorted([(2, None), (2, "bo")], key=str)
     assert (result.outcome, result.level) == ("Failed", "row")
 
 
-def test_composite_or_fails_rows_failing_both_parts(spark):
+def test_composite_or_fails_rows_failing_both_parts(on_rows):
     either, null_or_high = (
         '(ColumnValues "rating" > 4) or (ColumnValues "score" < 1)',
         'ColumnValues "rating" = NULL OR ColumnValues "rating" >= 3',
     )
-    judged = judge(spark, [either, null_or_high])
+    judged = pick(on_rows, [either, null_or_high])
     assert judged[either][1] == sorted([(2, None), (2, "bo"), (None, "")], key=str)
     assert judged[null_or_high][1] == [(2, None)]  # the documented way to let NULLs through, parentheses optional
 
 
-def test_composite_with_a_dataset_rule_judges_the_batch_only(spark):
-    judged = judge(spark, ['(RowCount > 10) or (IsComplete "id")', "(RowCount > 3) and (ColumnCount = 4)"])
+def test_composite_with_a_dataset_rule_judges_the_batch_only(on_rows):
+    judged = pick(on_rows, ['(RowCount > 10) or (IsComplete "id")', "(RowCount > 3) and (ColumnCount = 4)"])
     result, flagged = judged['(RowCount > 10) or (IsComplete "id")']
     assert (result.outcome, result.level, flagged) == ("Failed", "dataset", [])
     assert judged["(RowCount > 3) and (ColumnCount = 4)"][0].outcome == "Passed"
 
 
-def test_where_filters_the_rows_a_rule_judges(spark):
-    judged = judge(
-        spark,
+def test_where_filters_the_rows_a_rule_judges(on_rows):
+    judged = pick(on_rows,
         [
             'IsComplete "name" where "rating > 1"',
             'ColumnValues "rating" >= 3 where "id = 2"',
@@ -311,8 +393,8 @@ UNSUPPORTED_LOCALLY = (
 )
 
 
-def test_rules_the_local_engine_cannot_evaluate_are_reported_never_passed(spark):
-    judged = judge(spark, UNSUPPORTED_LOCALLY)
+def test_rules_the_local_engine_cannot_evaluate_are_reported_never_passed(on_rows):
+    judged = pick(on_rows, UNSUPPORTED_LOCALLY)
     for rule in UNSUPPORTED_LOCALLY:
         result, flagged = judged[rule]
         assert result.outcome == "NotEvaluatedLocally", rule
@@ -338,8 +420,8 @@ def test_a_condition_the_engine_does_not_know_is_an_error_naming_it(spark):
     assert str(raised.value) == "unsupported condition 'like \"x\"'"
 
 
-def test_in_with_keywords_only(spark):
-    judged = judge(spark, ['ColumnValues "name" in [EMPTY]', 'ColumnValues "name" in [NULL]', 'ColumnValues "name" not in [EMPTY, NULL]'])
+def test_in_with_keywords_only(on_rows):
+    judged = pick(on_rows, ['ColumnValues "name" in [EMPTY]', 'ColumnValues "name" in [NULL]', 'ColumnValues "name" not in [EMPTY, NULL]'])
     assert judged['ColumnValues "name" in [EMPTY]'][1] == sorted([(1, "anna"), (2, None), (2, "bo")], key=str)
     assert judged['ColumnValues "name" in [NULL]'][1] == sorted([(1, "anna"), (2, "bo"), (None, "")], key=str)
     assert judged['ColumnValues "name" not in [EMPTY, NULL]'][1] == sorted([(2, None), (None, "")], key=str)
