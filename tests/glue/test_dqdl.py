@@ -236,17 +236,6 @@ def test_rule_level_routes_only_row_rules(text, level):
         ("Rules = [ RowCount > 0,", "the ruleset ends early; expected a rule"),
         ("Rules = [ RowCount > 0", "the ruleset ends early; expected ',' or ']'"),
         ('Rules = [ (IsComplete "a" ]', "expected ')' but found ']'"),
-    ],
-)
-def test_malformed_documents_are_rejected_with_the_reason(document, message):
-    with pytest.raises(DqdlError) as raised:
-        parse_ruleset(document)
-    assert str(raised.value) == message
-
-
-@pytest.mark.parametrize(
-    ("document", "message"),
-    [
         # Quoted text is never syntax, however it reads.
         ('Rules = [ ColumnValues "a" > 1 "where" "b > 0" ]', "rule 'ColumnValues \"a\" > 1 \"where\" \"b > 0\"': unexpected 'where'"),
         ('x = 1 "Rules" = [ RowCount > 0 ]', "no rules: expected Rules = [ rule, rule, ... ]"),
@@ -277,7 +266,7 @@ def test_malformed_documents_are_rejected_with_the_reason(document, message):
         ('Rules = "[" RowCount > 0 ]', "expected '[' but found '['"),
     ],
 )
-def test_parse_errors_say_what_was_expected_where(document, message):
+def test_malformed_documents_are_rejected_with_what_was_expected_where(document, message):
     with pytest.raises(DqdlError) as raised:
         parse_ruleset(document)
     assert str(raised.value) == message
