@@ -14,10 +14,8 @@ from aws_cdk import aws_glue as glue
 from constructs import Construct
 
 from glue_etl_pipeline.config import EnvironmentConfig
-from gluescripts.etl.table_schema import TableSchema
+from gluescripts.etl.table_schema import VISIBLE_FROM, TableSchema
 
-# Days before the first one a query can reach through the projected partition.
-PROJECTION_START = "2000-01-01"
 QUARANTINE_COLUMNS = (("record", "string"), ("reasons", "array<string>"), ("job_run_id", "string"))
 
 
@@ -38,7 +36,7 @@ class CatalogTables(Construct):
                     "projection.enabled": "true",
                     f"projection.{column}.type": "date",
                     f"projection.{column}.format": "yyyy-MM-dd",
-                    f"projection.{column}.range": f"{PROJECTION_START},NOW",
+                    f"projection.{column}.range": f"{VISIBLE_FROM.isoformat()},NOW",
                     f"projection.{column}.interval": "1",
                     f"projection.{column}.interval.unit": "DAYS",
                     # The job's Spark writes Hive-style folders: <location><column>=<yyyy-MM-dd>/

@@ -7,6 +7,7 @@ data logic. The tests run it with stand-ins for exactly those JVM-backed classes
 from __future__ import annotations
 
 import logging
+import re
 
 import boto3
 from pyspark.context import SparkContext
@@ -19,11 +20,19 @@ from awsglue.job import Job  # type: ignore[import-not-found]
 from awsglue.transforms import SelectFromCollection  # type: ignore[import-not-found]
 
 from gluescripts.etl.metrics import NAMESPACE
+from gluescripts.etl.session_settings import pin_session_settings
 from gluescripts.etl.quality import ROW_LEVEL_OUTCOMES, RULE_OUTCOMES, QualityResults, rule_outcomes_from_rows
 
 LOG = logging.getLogger("json_to_pq")
-# A byte that never occurs in JSON text: splitting on it keeps each line whole as one column.
+# A character JSON text never holds unescaped: Glue's reader keeps each line in one column.
 _NO_SEPARATOR = "\u0001"
+SOURCE_FILE = "source_file"
+_GLOB_CHARACTERS = re.compile(r"([\\*?\[\]{}])")
+
+
+def _literal_path(path: str) -> str:
+    """A file name as Spark's reader takes it literally: Hadoop expands glob characters in paths."""
+    return _GLOB_CHARACTERS.sub(r"\\\1", path)
 
 
 class S3Sink:
@@ -47,23 +56,40 @@ class GlueRuntime:
         # The whole resolved dict, as Glue-generated scripts pass it: the JVM side takes the bookmark
         # option (job_bookmark_option) and the run's ids from it.
         self.job.init(args["JOB_NAME"], args)
+        pin_session_settings(self.glue_context.spark_session)
         self.args = args
 
     def read_new_records(self, database: str, table: str) -> DataFrame:
-        # The catalog names the data's location; reading it as whole lines (not as parsed JSON) keeps
-        # the raw text of malformed records for quarantine, and the transformation_ctx lets job
-        # bookmarks hand this run only files no committed run has read.
+        """The lines of the files no committed run has read, byte for byte.
+
+        Job bookmarks choose the files, and they only work through Glue's own readers (AWS Glue
+        Developer Guide, "Tracking processed data using job bookmarks": S3 sources in JSON, CSV,
+        Avro, XML, Parquet or ORC). None of those hands back a line as it is: Glue's CSV reader
+        types values and may make a column a choice of types ("DynamicFrame class": choice types),
+        so a line cast back to text need not be the line. Glue's reader is therefore asked only which
+        files this run reads (`attachFilename`, an Amazon S3 connection option), and Spark's text
+        reader, which never types, reads those files.
+        """
         location = boto3.client("glue").get_table(DatabaseName=database, Name=table)["Table"]["StorageDescriptor"]["Location"]
-        lines = self.glue_context.create_dynamic_frame.from_options(
+        tracked = self.glue_context.create_dynamic_frame.from_options(
             connection_type="s3",
-            connection_options={"paths": [location], "recurse": True},
+            connection_options={"paths": [location], "recurse": True, "attachFilename": SOURCE_FILE},
             format="csv",
             format_options={"separator": _NO_SEPARATOR, "quoteChar": -1, "withHeader": False},
             transformation_ctx=f"read_{database}_{table}",
         ).toDF()
-        # Glue may type a bare number or boolean in a CSV column; a JSON line is text whatever it holds.
-        whole_line = F.concat_ws(_NO_SEPARATOR, *[F.col(c).cast("string") for c in lines.columns])
-        return lines.select(whole_line.alias("value")) if lines.columns else lines
+        spark = self.glue_context.spark_session
+        no_lines = spark.createDataFrame([], "value string")
+        if SOURCE_FILE not in tracked.columns:
+            if tracked.isEmpty():
+                return no_lines
+            raise RuntimeError(f"Glue's reader returned lines without their file (no column {SOURCE_FILE!r}); nothing was read")
+        files = sorted(row[0] or "" for row in tracked.select(SOURCE_FILE).distinct().collect())
+        if "" in files:
+            raise RuntimeError(f"Glue's reader returned lines without their file (an empty {SOURCE_FILE!r}); nothing was read")
+        if not files:
+            return no_lines
+        return spark.read.text([_literal_path(path) for path in files])
 
     def evaluate(self, records: DataFrame, ruleset: str) -> QualityResults:
         """One Glue Data Quality evaluation: it decides the batch and publishes the results.

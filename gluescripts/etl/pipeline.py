@@ -1,4 +1,4 @@
-"""One batch of the job: parse, evaluate the ruleset once, route rows to output or quarantine, reconcile.
+"""One batch of the job: read records strictly, evaluate the ruleset once, route them to output or quarantine, reconcile.
 
 `process_batch` is what the Glue entrypoint and the local runner both call. The evaluation is a
 parameter (Glue Data Quality on Glue, the local engine elsewhere) returning the shapes Glue
@@ -7,7 +7,9 @@ documents, and the writes go through a `Sink`: everything after the evaluation i
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
 from typing import Protocol
 
 from pyspark import StorageLevel
@@ -18,7 +20,10 @@ from gluescripts.etl.metrics import (
     RECORDS_MALFORMED, RECORDS_QUARANTINED, RECORDS_READ, RECORDS_WITH_UNKNOWN_FIELDS, RECORDS_WRITTEN,
 )
 from gluescripts.etl.quality import Evaluator, QualityResults, RuleOutcome, batch_failures, quarantine_reasons
-from gluescripts.etl.schema import MALFORMED_REASON, RAW, UNKNOWN_FIELDS, TableSchema, parse_json_lines, with_partition_column
+from gluescripts.etl.schema import (
+    MALFORMED_REASON, RAW, UNKNOWN_FIELDS, PartitionWindow, TableSchema, parse_json_lines, with_partition_column,
+)
+from gluescripts.etl.table_schema import VISIBLE_FROM
 
 REASONS = "reasons"
 
@@ -104,47 +109,99 @@ def process_batch(
     evaluate: Evaluator,
     max_quarantine_fraction: float,
     sink: Sink,
+    run_date: date | None = None,
 ) -> BatchReport:
-    """Process one batch of JSON lines (a frame with a string column `value`).
+    """Process one batch of lines (a frame with a string or binary column `value`).
 
-    Malformed lines are quarantined with their raw text; the ruleset is evaluated once on the
-    well-formed typed records. The batch fails, writing nothing, when a batch-level rule fails or
-    errs, or when the quarantined share exceeds `max_quarantine_fraction`; a rerun of the same input
-    then starts clean. Otherwise quarantine is written first and the output second, and the written
-    counts are reconciled with the read count: `ReconciliationError` means the batch must not be
-    committed.
+    Each line is read into records by the strict intake; malformed records are quarantined with
+    their exact text, and the ruleset is evaluated once on the well-formed typed records. The batch
+    fails, writing nothing, when a batch-level rule fails or errs, or when the quarantined share
+    exceeds `max_quarantine_fraction`; a rerun of the same input then starts clean. Otherwise
+    quarantine is written first and the output second, and the written counts are reconciled with
+    the read count: `ReconciliationError` means the batch must not be committed. `run_date` (UTC,
+    default today) ends the partition dates the curated table shows.
     """
-    records = lines.filter(F.trim(F.col("value")) != "")
-    # Parsed once and kept: the evaluation, the routing and both writes all read this cache.
-    parsed = parse_json_lines(records, schema).persist(StorageLevel.MEMORY_AND_DISK)
+    window = PartitionWindow(VISIBLE_FROM, run_date or datetime.now(timezone.utc).date())
+    # Parsed once and kept: the counts, the evaluation, the routing and both writes all read this cache.
+    parsed = parse_json_lines(lines, schema).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         intake = _intake(parsed)
         typed = parsed.filter(F.col(MALFORMED_REASON).isNull()).select(*schema.column_names)
         results = evaluate(typed, ruleset)
-        # Routed once and kept: the count and both writes read it, not the evaluation again.
-        routed = (
-            results.row_outcomes.select(*schema.column_names, quarantine_reasons(results.rule_outcomes).alias(REASONS))
-            .persist(StorageLevel.MEMORY_AND_DISK)
-        )
+        flagged = _flagged_values(results, schema, intake.read - intake.malformed)
         try:
-            return _route_and_write(parsed, routed, intake, results, schema, max_quarantine_fraction, sink)
+            return _route_and_write(parsed, flagged, intake, results, schema, window, max_quarantine_fraction, sink)
         finally:
-            routed.unpersist()
+            flagged.frame.unpersist()
     finally:
         parsed.unpersist()
 
 
+@dataclass(frozen=True)
+class _Flagged:
+    """The distinct typed values the row rules quarantine (with those rules), and how many rows had them."""
+
+    frame: DataFrame
+    rows: int
+
+
+def _flagged_values(results: QualityResults, schema: TableSchema, well_formed: int) -> _Flagged:
+    """One pass over the row results: the values to quarantine, kept, and a check that every record was judged.
+
+    The row results carry the typed values, not the record's text; the text is joined back by value
+    (`_route_and_write`). Row rules judge a record by its values alone, so records with equal values
+    share their outcome, and keeping each value once keeps this small.
+    """
+    rule_reasons = quarantine_reasons(results.rule_outcomes)
+    judged = Observation("judged")
+    flagged = (
+        results.row_outcomes.select(*schema.column_names, rule_reasons.alias(REASONS))
+        .observe(judged, F.count(F.lit(1)).alias("rows"), F.count_if(F.size(REASONS) > 0).alias("flagged"))
+        .filter(F.size(REASONS) > 0)
+        .dropDuplicates(list(schema.column_names))
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    flagged.count()
+    counts = judged.get
+    if counts["rows"] != well_formed:
+        flagged.unpersist()
+        raise ReconciliationError(
+            f"the data quality row results hold {counts['rows']} rows for {well_formed} well-formed records"
+        )
+    return _Flagged(flagged, counts["flagged"])
+
+
+def _routed(parsed: DataFrame, flagged: DataFrame, schema: TableSchema, window: PartitionWindow) -> DataFrame:
+    """The well-formed records with their text, typed values, the reasons that quarantine them, and whether a row rule flagged them."""
+    keys = [f"_flagged_{index}" for index in range(len(schema.columns))]
+    flagged_keys = flagged.select(*[F.col(name).alias(key) for name, key in zip(schema.column_names, keys)], F.col(REASONS).alias("_rules"))
+    matches = [F.col(name).eqNullSafe(F.col(key)) for name, key in zip(schema.column_names, keys)]
+    joined = parsed.filter(F.col(MALFORMED_REASON).isNull()).join(flagged_keys, on=functools.reduce(lambda a, b: a & b, matches), how="left")
+    reasons = F.coalesce(F.col("_rules"), F.array().cast("array<string>"))
+    if schema.partition_column:
+        reasons = F.concat(reasons, F.array_compact(F.array(window.reason(schema))))
+    return joined.select(F.col(RAW), *schema.column_names, reasons.alias(REASONS), F.col("_rules").isNotNull().alias("_by_rule"))
+
+
 def _route_and_write(
     parsed: DataFrame,
-    routed: DataFrame,
+    flagged: _Flagged,
     intake: _Intake,
     results: QualityResults,
     schema: TableSchema,
+    window: PartitionWindow,
     max_fraction: float,
     sink: Sink,
 ) -> BatchReport:
+    routed = _routed(parsed, flagged.frame, schema, window)
     is_quarantined = F.size(REASONS) > 0
-    expected_quarantine = intake.malformed + routed.filter(is_quarantined).count()
+    counts = routed.agg(F.count_if(is_quarantined).alias("quarantined"), F.count_if("_by_rule").alias("by_rule")).first()
+    if counts["by_rule"] != flagged.rows:
+        raise ReconciliationError(
+            f"{flagged.rows} rows failed a row rule, but {counts['by_rule']} records have their values: "
+            "the row results do not carry the values the job read"
+        )
+    expected_quarantine = intake.malformed + counts["quarantined"]
     failures = batch_failures(results.rule_outcomes)
     if intake.read and expected_quarantine / intake.read > max_fraction:
         failures += (
@@ -161,11 +218,11 @@ def _route_and_write(
     if failures:
         return report(0, 0, failures)
 
+    # Every quarantined record as it arrived (the line, or its object of the line), with its reasons.
     quarantine = (
-        # A malformed line as it arrived; a rule-breaking record as the job read it, in the schema's types.
         parsed.filter(F.col(MALFORMED_REASON).isNotNull())
         .select(F.col(RAW).alias("record"), F.array(MALFORMED_REASON).alias(REASONS))
-        .unionByName(routed.filter(is_quarantined).select(F.to_json(F.struct(*schema.column_names)).alias("record"), REASONS))
+        .unionByName(routed.filter(is_quarantined).select(F.col(RAW).alias("record"), REASONS))
     )
     passing = routed.filter(~is_quarantined).select(*schema.column_names)
     output = with_partition_column(passing, schema) if schema.partition_column else passing

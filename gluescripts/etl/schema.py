@@ -1,24 +1,27 @@
-"""The table's explicit schema (schema.json) and the parsing of JSON lines against it.
+"""The table's explicit schema (schema.json) in Spark: its types, and the strict intake run over a frame of lines.
 
-Every line is parsed into the declared types: a record is either fully typed or marked malformed
-with a reason naming the offending field; nothing is silently turned into NULL. Types are strict,
-as in JSON: "42" (a string) is not an int and "yes" is not a boolean.
+What a record is and which values are accepted is `intake`'s; this module runs it on Spark's
+executors through Arrow (`mapInArrow`), so the JVM never parses or converts a value on its own terms.
 """
 
 from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import date
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from gluescripts.etl.intake import RecordParser
 from gluescripts.etl.table_schema import ColumnSpec, SchemaError, TableSchema, decimal_precision, load_schema
 
-__all__ = ["ColumnSpec", "SchemaError", "TableSchema", "load_schema", "parse_json_lines", "spark_type", "with_partition_column"]
+__all__ = ["ColumnSpec", "SchemaError", "TableSchema", "load_schema", "PartitionWindow", "parse_json_lines", "spark_type", "with_partition_column"]
 
 RAW = "_raw"
 MALFORMED_REASON = "_malformed_reason"
 UNKNOWN_FIELDS = "_unknown_fields"
-_CORRUPT = "_corrupt_record"
 _SIMPLE_TYPES = {
     "string": T.StringType(),
     "int": T.IntegerType(),
@@ -40,58 +43,82 @@ def spark_type(type_name: str) -> T.DataType:
     raise SchemaError(f"unsupported type {type_name!r}")
 
 
-def _struct(columns: tuple[ColumnSpec, ...], as_text: bool = False) -> T.StructType:
-    fields = [T.StructField(c.name, T.StringType() if as_text else spark_type(c.type)) for c in columns]
-    return T.StructType(fields + [T.StructField(_CORRUPT, T.StringType())])
+def _arrow_type(type_name: str):
+    import pyarrow as pa
+
+    simple = {
+        "string": pa.string(), "int": pa.int32(), "bigint": pa.int64(), "double": pa.float64(), "boolean": pa.bool_(),
+        # Carried as their integer encodings and cast: exact, with no time zone or calendar conversion in between.
+        "date": pa.int32(), "timestamp": pa.int64(),
+    }
+    return simple[type_name] if type_name in simple else pa.decimal128(*decimal_precision(type_name))
 
 
-def _parse(text: Column, schema: T.StructType) -> Column:
-    return F.from_json(text, schema, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT})
+def _records_as_arrow(columns: tuple[ColumnSpec, ...], batches):
+    """mapInArrow's function: batches of line bytes in, batches of parsed records out (runs on the executors)."""
+    import pyarrow as pa
 
-
-def _why_malformed(text: Column, schema: TableSchema) -> Column:
-    """Why a line failed to parse: not a JSON object, or which fields hold values of the wrong type.
-
-    Only evaluated for lines that failed, so parsing each field on its own here costs nothing on
-    good data.
-    """
-    as_text = _parse(text, _struct(schema.columns, as_text=True))
-    wrong_fields = [
-        F.when(
-            _parse(text, _struct((c,)))[_CORRUPT].isNotNull(),
-            F.concat(F.lit(f"field '{c.name}' is not a valid {c.type}: "), F.substring(as_text[c.name], 1, 100)),
-        )
-        for c in schema.columns
-        if c.type != "string"
-    ]
-    not_an_object = as_text.isNull() | as_text[_CORRUPT].isNotNull()
-    return F.when(not_an_object, F.lit("malformed JSON: not a parseable JSON object")).otherwise(
-        F.coalesce(F.nullif(F.concat_ws("; ", *wrong_fields), F.lit("")), F.lit("record does not match the schema"))
-    )
+    parser = RecordParser(columns)
+    carried = [_arrow_type(c.type) for c in columns]
+    final = {"date": pa.date32(), "timestamp": pa.timestamp("us", tz="UTC")}
+    for batch in batches:
+        records = [record for line in batch.column(0).to_pylist() for record in parser.parse_line(line or b"")]
+        if not records:
+            continue
+        arrays = [
+            pa.array([r.text for r in records], pa.string()),
+            pa.array([r.malformed_reason for r in records], pa.string()),
+            pa.array([r.unknown_fields for r in records], pa.list_(pa.string())),
+        ]
+        for index, (column, arrow_type) in enumerate(zip(columns, carried)):
+            array = pa.array([None if r.values is None else r.values[index] for r in records], arrow_type)
+            arrays.append(array.cast(final[column.type]) if column.type in final else array)
+        yield pa.RecordBatch.from_arrays(arrays, names=[RAW, MALFORMED_REASON, UNKNOWN_FIELDS, *(c.name for c in columns)])
 
 
 def parse_json_lines(lines: DataFrame, schema: TableSchema) -> DataFrame:
-    """Turn a one-column frame of JSON lines (`value`) into typed columns plus `_raw`, `_malformed_reason`
-    and `_unknown_fields`.
+    """Turn a one-column frame of lines (`value`) into one row per record: `_raw`, `_malformed_reason`,
+    `_unknown_fields` and the typed columns.
 
-    Each line is parsed straight into the declared types. For a well-formed record
-    `_malformed_reason` and `_raw` are NULL (the raw text is kept only where it is needed, which
-    keeps the cached batch small); otherwise `_raw` is the line and the reason says what is wrong.
-    `_unknown_fields` lists the top-level fields a well-formed record has beyond the declared ones
-    (NULL when none): they are not written, only counted and reported, so schema drift is visible.
+    The strict intake (`intake.RecordParser`) runs on the executors through Arrow. `_raw` is the
+    record's exact text; for a malformed record `_malformed_reason` says what is wrong and the typed
+    columns are NULL. `_unknown_fields` lists the top-level fields a well-formed record has beyond
+    the declared ones (NULL when none): they are not written, only counted and reported, so schema
+    drift is visible.
     """
-    parsed = lines.select(F.col("value"), _parse(F.col("value"), _struct(schema.columns)).alias("record"))
-    malformed = F.col("record").isNull() | F.col(f"record.{_CORRUPT}").isNotNull()
-    undeclared = F.array_except(F.json_object_keys(F.col("value")), F.array(*[F.lit(n) for n in schema.column_names]))
-    return parsed.select(
-        F.when(malformed, F.col("value")).alias(RAW),
-        F.when(malformed, _why_malformed(F.col("value"), schema)).alias(MALFORMED_REASON),
-        F.when(~malformed & (F.size(undeclared) > 0), undeclared).alias(UNKNOWN_FIELDS),
-        # A malformed record's fields are never used: it is counted apart and quarantined by its raw text.
-        *[F.col(f"record.`{c.name}`").alias(c.name) for c in schema.columns],
-    )
+    fields = [T.StructField(RAW, T.StringType()), T.StructField(MALFORMED_REASON, T.StringType()),
+              T.StructField(UNKNOWN_FIELDS, T.ArrayType(T.StringType()))]
+    fields += [T.StructField(c.name, spark_type(c.type)) for c in schema.columns]
+    # Bytes, not text: a line that is not UTF-8 reaches the parser as it is in the file.
+    as_bytes = lines.select(F.col("value").cast("binary").alias("value"))
+    return as_bytes.mapInArrow(functools.partial(_records_as_arrow, schema.columns), T.StructType(fields))
+
+
+def _partition_date(schema: TableSchema) -> Column:
+    # A timestamp's date in the session time zone, which `session_settings` pins to UTC.
+    return F.to_date(F.col(schema.partition_source))
 
 
 def with_partition_column(records: DataFrame, schema: TableSchema) -> DataFrame:
     """Add the date column the output is partitioned by, derived from its source column."""
-    return records.withColumn(schema.partition_column, F.to_date(F.col(schema.partition_source)))
+    return records.withColumn(schema.partition_column, _partition_date(schema))
+
+
+@dataclass(frozen=True)
+class PartitionWindow:
+    """The partition dates the curated table shows (its partition projection's range), both ends included."""
+
+    first: date
+    last: date
+
+    def reason(self, schema: TableSchema) -> Column:
+        """Why a record cannot be written where queries see it, or NULL when it can."""
+        day = _partition_date(schema)
+        return F.when(
+            (day < F.lit(self.first)) | (day > F.lit(self.last)),
+            F.concat(
+                F.lit(f"partition {schema.partition_column}="), day.cast("string"),
+                F.lit(f" (from field '{schema.partition_source}') is outside the dates the curated table shows, "
+                      f"{self.first.isoformat()} to {self.last.isoformat()}"),
+            ),
+        )

@@ -8,9 +8,11 @@ import tempfile
 
 from pyspark.sql import SparkSession
 
+from gluescripts.etl.session_settings import pin_session_settings
+
 
 def local_spark_session(app_name: str = "json-to-pq-local", quick_start: bool = True) -> SparkSession:
-    """One small, quiet, UTC local session.
+    """One small, quiet local session, with the job's pinned settings (`session_settings`).
 
     `quick_start` limits the JIT to its first tier, which halves start-up and test time but slows
     long runs; benchmarks turn it off.
@@ -25,7 +27,6 @@ def local_spark_session(app_name: str = "json-to-pq-local", quick_start: bool = 
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", os.environ.get("SPARK_SHUFFLE_PARTITIONS", "4"))
-        .config("spark.sql.session.timeZone", "UTC")
         .config("spark.local.dir", scratch)
         .config("spark.driver.extraJavaOptions", java_options)
         .config("spark.sql.sources.partitionOverwriteMode", "static")
@@ -33,5 +34,6 @@ def local_spark_session(app_name: str = "json-to-pq-local", quick_start: bool = 
         .config("spark.sql.inMemoryColumnarStorage.compressed", "false")
         .getOrCreate()
     )
+    pin_session_settings(session)
     session.sparkContext.setLogLevel("ERROR")
     return session

@@ -9,7 +9,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import date
 
+# The first partition date the curated table shows (its partition projection starts here); the last is
+# the day a query runs (NOW, in UTC: Amazon Athena User Guide, "Supported types for partition projection").
+VISIBLE_FROM = date(2000, 1, 1)
 SIMPLE_TYPES = ("string", "int", "bigint", "double", "boolean", "date", "timestamp")
 _DECIMAL = re.compile(r"^decimal\((\d{1,2}),(\d{1,2})\)$")
 

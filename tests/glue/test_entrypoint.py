@@ -77,9 +77,11 @@ def glue(spark, tmp_path, dev_template, assembly_dir, monkeypatch):
             class Reader:
                 def from_options(self, connection_type, connection_options, format, format_options, transformation_ctx):
                     world.events.append(("read", connection_options["paths"], transformation_ctx))
-                    # Glue's CSV reader on a separator absent from JSON: one string column per line.
+                    # Glue's CSV reader on a separator absent from JSON, each line with the file it came from.
                     lines = spark.read.option("recursiveFileLookup", "true").text(connection_options["paths"][0])
-                    return StandInDynamicFrame(lines.withColumnRenamed("value", "col0"))
+                    return StandInDynamicFrame(
+                        lines.select(F.col("value").alias("col0"), F.input_file_name().alias(connection_options["attachFilename"]))
+                    )
 
             self.create_dynamic_frame = Reader()
             self.outer = outer

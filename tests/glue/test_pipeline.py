@@ -17,6 +17,7 @@ from gluescripts.etl.evaluate import evaluate_locally
 from gluescripts.etl.pipeline import ReconciliationError, process_batch
 from gluescripts.etl.quality import RULES_FAIL, QualityResults, RuleOutcome
 from gluescripts.etl.schema import load_schema
+from tests.glue import intake_cases
 from tests.glue.conftest import MemorySink
 from tools.synthetic_complaints import BAD_KINDS, bad_line, good_record
 
@@ -46,23 +47,39 @@ def make_lines(kinds: list[str], seed: int) -> list[str]:
     return lines
 
 
+def joined(records: list[str], kinds: list[str], gaps: list[str]) -> list[str]:
+    """Records that are JSON objects share lines, as Firehose writes them, separated by `gaps`; a malformed one keeps its own line."""
+    lines, gaps = [], iter(gaps)
+    for record, kind in zip(records, kinds):
+        gap = next(gaps, "\n")
+        if lines and kind not in MALFORMED_KINDS and gap != "\n" and lines[-1][1]:
+            lines[-1] = (lines[-1][0] + gap + record, True)
+        else:
+            lines.append((record, kind not in MALFORMED_KINDS))
+    return [line for line, _ in lines]
+
+
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     kinds=st.lists(st.sampled_from(("good",) * 4 + BAD_KINDS), min_size=1, max_size=40),
+    gaps=st.lists(st.sampled_from(["\n", "", " ", "\t", " \r "]), max_size=40),
     blank_lines=st.integers(min_value=0, max_value=3),
     seed=st.integers(min_value=0, max_value=10_000),
 )
-def test_every_record_is_written_or_quarantined_exactly_once(spark, kinds, blank_lines, seed):
-    lines = make_lines(kinds, seed) + [""] * blank_lines
+def test_every_record_is_written_or_quarantined_exactly_once(spark, kinds, gaps, blank_lines, seed):
+    records = make_lines(kinds, seed)
+    lines = joined(records, kinds, gaps) + [""] * blank_lines
     report, sink = batch(spark, lines)
     assert report.passed
     assert report.read == len(kinds)
     assert report.read == report.written + report.quarantined
     assert (len(sink.output), len(sink.quarantine)) == (report.written, report.quarantined)
     assert report.malformed == sum(kind in MALFORMED_KINDS for kind in kinds)
-    parsed_ids = {json.loads(line)["complaint_id"] for line, kind in zip(lines, kinds) if kind not in MALFORMED_KINDS}
-    for quarantined in sink.quarantine:  # malformed lines verbatim, rule breakers as the job typed them
-        assert quarantined["record"] in lines or json.loads(quarantined["record"])["complaint_id"] in parsed_ids
+    # Each quarantined record is the exact text that arrived: its line, or its object of a shared line.
+    quarantined_texts = [q["record"] for q in sink.quarantine]
+    assert all(text in records for text in quarantined_texts)
+    assert {record for record, kind in zip(records, kinds) if kind in MALFORMED_KINDS} <= set(quarantined_texts)
+    parsed_ids = {json.loads(record)["complaint_id"] for record, kind in zip(records, kinds) if kind not in MALFORMED_KINDS}
     assert {row["complaint_id"] for row in sink.output} <= parsed_ids
     written_ids = [row["complaint_id"] for row in sink.output]
     assert len(written_ids) == len(set(written_ids)), "a duplicated key must never reach the output"
@@ -74,8 +91,10 @@ def test_rule_breaking_rows_are_quarantined_with_the_rules_they_failed(spark):
     report, sink = batch(spark, lines)
     reasons = {json.loads(r["record"])["airline"] if r["record"].endswith("}") else "broken": r["reasons"] for r in sink.quarantine}
     assert reasons["ZZ"] == ['ColumnValues "airline" in ["AA", "AF", "BA", "DL", "EK", "IB", "KL", "LH", "LX", "UA"]']
-    assert reasons["broken"] == ["malformed JSON: not a parseable JSON object"]
+    assert len(reasons["broken"]) == 1 and reasons["broken"][0].startswith("malformed JSON at column ")
     assert any(r["reasons"] == ['ColumnValues "delay_minutes" >= 0'] for r in sink.quarantine)
+    # Every quarantined record is the exact text that arrived, so a replay reproduces the input.
+    assert sorted(r["record"] for r in sink.quarantine) == sorted(lines[2:])
     assert (report.read, report.written, report.quarantined, report.malformed) == (5, 2, 3, 1)
 
 
@@ -185,3 +204,27 @@ class _LosingSink(MemorySink):
 def test_rows_lost_on_the_way_to_the_sink_stop_the_batch(spark):
     with pytest.raises(ReconciliationError, match=r"^records do not reconcile: read 3 != written 1 \+ quarantined 0$"):
         batch(spark, make_lines(["good"] * 3, seed=12), sink=_LosingSink())
+
+
+def test_every_kind_of_input_is_written_exactly_as_sent_or_quarantined_with_its_text(spark):
+    frame = spark.createDataFrame([(line,) for line in intake_cases.LINES], "value binary")
+    sink = MemorySink()
+    report = process_batch(frame, intake_cases.SCHEMA, intake_cases.RULESET, evaluate_locally, 1.0, sink, run_date=intake_cases.RUN_DATE)
+    assert report.passed, report.failures
+    intake_cases.assert_written_exactly(sink.output)
+    intake_cases.assert_quarantined_exactly([intake_cases.quarantine_key(q["record"], q["reasons"]) for q in sink.quarantine])
+    malformed = sum(isinstance(o, intake_cases.Quarantined) for c in intake_cases.CASES if not c.routed for o in c.outcomes)
+    assert (report.read, report.written, report.quarantined, report.malformed) == (
+        len(intake_cases.WRITTEN) + len(intake_cases.QUARANTINED), len(intake_cases.WRITTEN), len(intake_cases.QUARANTINED), malformed,
+    )
+    assert report.unknown_fields == ("colour",) and report.with_unknown_fields == 2
+
+
+def test_a_partition_date_on_the_run_date_is_written_and_the_next_day_quarantined(spark):
+    lines = ['{"id": "today", "at": "2026-12-01T23:59:59.999999Z"}', '{"id": "tomorrow", "at": "2026-12-02T00:00:00Z"}']
+    frame = spark.createDataFrame([(line,) for line in lines], "value string")
+    sink = MemorySink()
+    report = process_batch(frame, intake_cases.SCHEMA, intake_cases.RULESET, evaluate_locally, 1.0, sink, run_date=intake_cases.RUN_DATE)
+    assert [row["id"] for row in sink.output] == ["today"]
+    assert [q["record"] for q in sink.quarantine] == [lines[1]]
+    assert (report.written, report.quarantined, report.malformed) == (1, 1, 0)
