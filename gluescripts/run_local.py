@@ -3,8 +3,8 @@
 The same code path as the Glue job after its read, with the local data quality engine standing in
 for Glue Data Quality. `--schema` and `--ruleset` try a table of your own (defaults: the bundled
 gluescripts/schema.json and ruleset.dqdl). Writes OUTPUT/parquet/, OUTPUT/quarantine/ (JSON lines
-with their reasons) and OUTPUT/dq_report.json, prints a summary, and exits 0 when the batch
-passes, 1 with a one-line reason when it fails, and 2 on bad arguments.
+with their reasons) and OUTPUT/dq_report.json, replacing those of an earlier run, prints a summary,
+and exits 0 when the batch passes, 1 with a one-line reason when it fails, and 2 on bad arguments.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -25,6 +26,8 @@ from gluescripts.etl.quality import NOT_EVALUATED_LOCALLY
 from gluescripts.etl.schema import SchemaError, load_schema
 
 DEFAULT_MAX_QUARANTINE_FRACTION = 0.1
+REPORT_FILE = "dq_report.json"
+RESULTS = ("parquet", "quarantine", REPORT_FILE)
 
 
 class UsageError(Exception):
@@ -59,6 +62,16 @@ def _file_text(option: str, path: str | None, bundled: str) -> str:
         raise UsageError(f"{option} {path}: cannot read it ({problem.__class__.__name__}: {problem})") from None
 
 
+def _clear_earlier_results(output: Path) -> None:
+    """Remove what an earlier run wrote here, and only that: a failed batch must not leave a passed one's files."""
+    for name in RESULTS:
+        result = output / name
+        if result.is_dir():
+            shutil.rmtree(result)
+        elif result.exists():
+            result.unlink()
+
+
 def summary(report: BatchReport) -> str:
     lines = [
         f"records read {report.read}: written {report.written}, quarantined {report.quarantined} "
@@ -91,6 +104,8 @@ def run(argv: list[str]) -> int:
     except SchemaError as problem:
         raise UsageError(f"--schema {args.schema or f'bundled {SCHEMA_FILE}'}: {problem}") from None
 
+    _clear_earlier_results(Path(args.output))
+
     from pyspark.sql import SparkSession
 
     from gluescripts.etl.local_io import DirectorySink, read_json_lines
@@ -115,7 +130,7 @@ def run(argv: list[str]) -> int:
         if owns_session:
             spark.stop()
     Path(args.output).mkdir(parents=True, exist_ok=True)
-    (Path(args.output) / "dq_report.json").write_text(json.dumps(report.as_dict(), indent=2) + "\n")
+    (Path(args.output) / REPORT_FILE).write_text(json.dumps(report.as_dict(), indent=2) + "\n")
     print(summary(report))
     # What the Glue job would publish to CloudWatch for this run (namespace GlueEtlPipeline).
     print("metrics: " + json.dumps(run_metrics("local", time.monotonic() - started, report.metric_counts())))

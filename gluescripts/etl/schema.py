@@ -112,9 +112,13 @@ class PartitionWindow:
     last: date
 
     def reason(self, schema: TableSchema) -> Column:
-        """Why a record cannot be written where queries see it, or NULL when it can."""
+        """Why a record cannot be written where queries see it (no partition date, or one outside), or NULL when it can."""
         day = _partition_date(schema)
         return F.when(
+            day.isNull(),
+            F.lit(f"partition {schema.partition_column} has no date: field '{schema.partition_source}' is NULL, "
+                  "and the curated table shows dated partitions only"),
+        ).when(
             (day < F.lit(self.first)) | (day > F.lit(self.last)),
             F.concat(
                 F.lit(f"partition {schema.partition_column}="), day.cast("string"),

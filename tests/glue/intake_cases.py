@@ -33,6 +33,7 @@ RULESET = 'Rules = [ IsComplete "id" ]'
 # The run date of test_pipeline's batch; run_local uses today, so its cases stay clear of both ends.
 RUN_DATE = date(2026, 12, 1)
 WINDOW = f"2000-01-01 to {RUN_DATE.isoformat()}"
+NOON = datetime(2026, 11, 30, 12)
 
 
 @dataclass(frozen=True)
@@ -100,20 +101,20 @@ CASES = (
          Written({"id": "offset", "at": datetime(2026, 11, 30, 23, 30)})),
     case("a timestamp without an offset, read as UTC", '{"id": "no-offset", "at": "2026-11-30T10:00:00.5"}',
          Written({"id": "no-offset", "at": datetime(2026, 11, 30, 10, 0, 0, 500000)})),
-    case("null and absent fields", '{"id": "nulls", "n": null, "ok": null}', Written({"id": "nulls"})),
-    case("a decimal that fits exactly, trailing zeros and exponent", '{"id": "exact", "amount": 1.5E2, "x": 0.1}',
-         Written({"id": "exact", "amount": Decimal("150.00"), "x": 0.1})),
-    case("escapes and characters beyond ASCII", '{"id": "caf\\u00e9 \\ud83d\\ude00 \\"q\\" \u2028"}',
-         Written({"id": 'café \U0001F600 "q" \u2028'})),
-    case("a field the schema does not declare", '{"id": "extra", "colour": "red", "n": 7}', Written({"id": "extra", "n": 7})),
-    case("a byte order mark before the first object", '\ufeff{"id": "bom"}', Written({"id": "bom"})),
-    case("whitespace around an object", ' \t{"id": "padded"} \t', Written({"id": "padded"})),
-    case("objects one after another", '{"id": "c1"}{"id": "c2"}', Written({"id": "c1"}), Written({"id": "c2"})),
-    case("objects with whitespace between", '{"id": "c3"} \t {"id": "c4"}', Written({"id": "c3"}), Written({"id": "c4"})),
+    case("null and absent fields", '{"id": "nulls", "n": null, "ok": null, "at": "2026-11-30T12:00:00Z"}', Written({"id": "nulls", "at": NOON})),
+    case("a decimal that fits exactly, trailing zeros and exponent", '{"id": "exact", "amount": 1.5E2, "x": 0.1, "at": "2026-11-30T12:00:00Z"}',
+         Written({"id": "exact", "amount": Decimal("150.00"), "x": 0.1, "at": NOON})),
+    case("escapes and characters beyond ASCII", '{"id": "caf\\u00e9 \\ud83d\\ude00 \\"q\\" \u2028", "at": "2026-11-30T12:00:00Z"}',
+         Written({"id": 'café \U0001F600 "q" \u2028', "at": NOON})),
+    case("a field the schema does not declare", '{"id": "extra", "colour": "red", "n": 7, "at": "2026-11-30T12:00:00Z"}', Written({"id": "extra", "n": 7, "at": NOON})),
+    case("a byte order mark before the first object", '\ufeff{"id": "bom", "at": "2026-11-30T12:00:00Z"}', Written({"id": "bom", "at": NOON})),
+    case("whitespace around an object", ' \t{"id": "padded", "at": "2026-11-30T12:00:00Z"} \t', Written({"id": "padded", "at": NOON})),
+    case("objects one after another", '{"id": "c1", "at": "2026-11-30T12:00:00Z"}{"id": "c2", "at": "2026-11-30T12:00:00Z"}', Written({"id": "c1", "at": NOON}), Written({"id": "c2", "at": NOON})),
+    case("objects with whitespace between", '{"id": "c3", "at": "2026-11-30T12:00:00Z"} \t {"id": "c4", "at": "2026-11-30T12:00:00Z"}', Written({"id": "c3", "at": NOON}), Written({"id": "c4", "at": NOON})),
     case(
         "objects one after another, one of them malformed",
-        '{"id": "c5"}{"id": "c6", "n": "7"}',
-        Written({"id": "c5"}),
+        '{"id": "c5", "at": "2026-11-30T12:00:00Z"}{"id": "c6", "n": "7"}',
+        Written({"id": "c5", "at": NOON}),
         Quarantined('{"id": "c6", "n": "7"}', (f"field 'n' is not a valid int: \"7\"; {INT}",)),
     ),
     case("a line of whitespace only holds no record", " \t "),
@@ -189,8 +190,8 @@ CASES = (
     wrong("two wrong fields", '{"id": "w2", "n": "x", "ok": 1}',
           f"field 'n' is not a valid int: \"x\"; {INT}", "field 'ok' is not a valid boolean: 1; expected true or false"),
     # Accepted by the intake, quarantined by the routing with their exact text.
-    case("a row rule broken, with odd spacing and an undeclared field", '{ "n" : 1,  "colour": "red" }',
-         Quarantined('{ "n" : 1,  "colour": "red" }', ('IsComplete "id"',)), routed=True),
+    case("a row rule broken, with odd spacing and an undeclared field", '{ "n" : 1,  "colour": "red", "at": "2026-11-30T12:00:00Z" }',
+         Quarantined('{ "n" : 1,  "colour": "red", "at": "2026-11-30T12:00:00Z" }', ('IsComplete "id"',)), routed=True),
     case("a partition date before the curated table's first", '{"id": "old", "at": "1999-12-31T23:59:59Z"}',
          Quarantined('{"id": "old", "at": "1999-12-31T23:59:59Z"}',
                      (f"partition event_date=1999-12-31 (from field 'at') is outside the dates the curated table shows, {WINDOW}",)),
@@ -198,6 +199,9 @@ CASES = (
     case("a partition date after the run's", '{"id": "future", "at": "9999-12-31T00:00:00Z"}',
          Quarantined('{"id": "future", "at": "9999-12-31T00:00:00Z"}',
                      (f"partition event_date=9999-12-31 (from field 'at') is outside the dates the curated table shows, {WINDOW}",)),
+         routed=True),
+    case("no partition date", '{"id": "undated"}',
+         Quarantined('{"id": "undated"}', ("partition event_date has no date: field 'at' is NULL, and the curated table shows dated partitions only",)),
          routed=True),
     case("the first partition date the curated table shows", '{"id": "first", "at": "2000-01-01T00:00:00Z"}',
          Written({"id": "first", "at": datetime(2000, 1, 1)})),

@@ -16,30 +16,42 @@ import pytest
 from moto import mock_aws
 
 
-class FakeGlueContext:
-    """Records how the seam calls GlueContext and hands back lines as Glue's CSV reader would."""
+# Lines whose text Glue's CSV reader could change if it typed them: numbers, booleans, a choice of types.
+RAW_LINES = [b'{"a": 1}', b"007", b"1.50", b"true", b"odd\x01line", b'{"b": "\xe2\x80\xa8"}\t', b"\xff not UTF-8", b""]
 
-    def __init__(self, spark, lines):
-        self.calls = []
-        self.spark_session = spark
-        outer = self
+
+class TypingGlueContext:
+    """Stands in for GlueContext's S3 CSV reader as Glue documents it can behave: it types values and makes a
+    column a choice of types (a struct of its alternatives, as `toDF` gives an unresolved choice), and
+    attaches each row's file name under the `attachFilename` column."""
+
+    def __init__(self, spark, files):
+        self.calls, self.spark_session, outer = [], spark, self
 
         class Reader:
             def from_options(self, **options):
                 outer.calls.append(options)
-                separator = options["format_options"]["separator"]
-                # Glue's CSV reader splits on the separator and may type a column as a number.
-                rows = [tuple(line.split(separator)) + (None,) * (2 - len(line.split(separator))) for line in lines]
-                frame = spark.createDataFrame(rows, "col0 string, col1 string")
+                rows = [
+                    ((int(line), None) if line.strip().isdigit() else (None, line.decode("utf-8", "replace")), str(path))
+                    for path in files
+                    for line in path.read_bytes().splitlines()
+                ]
+                schema = f"col0 struct<long:bigint,string:string>, {options['connection_options']['attachFilename']} string"
+                frame = spark.createDataFrame(rows, schema) if rows else spark.createDataFrame([], "")
                 return types.SimpleNamespace(toDF=lambda: frame)
 
         self.create_dynamic_frame = Reader()
 
 
 @pytest.fixture
-def seam(spark, monkeypatch):
+def seam(spark, monkeypatch, tmp_path):
     events = []
-    lines = ['{"a": 1}', 'odd\u0001line', '7']
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    # One file under a name with glob characters, which Spark's reader must take literally.
+    files = [raw / "part-[1].jsonl", raw / "part-2.jsonl"]
+    files[0].write_bytes(b"\n".join(RAW_LINES[:4]) + b"\n")
+    files[1].write_bytes(b"\r\n".join(RAW_LINES[4:]))
 
     class Job:
         def __init__(self, context):
@@ -51,7 +63,7 @@ def seam(spark, monkeypatch):
         def commit(self):
             events.append("commit")
 
-    context = FakeGlueContext(spark, lines)
+    context = TypingGlueContext(spark, files)
     monkeypatch.setattr(awsglue.context, "GlueContext", lambda sc: context)
     monkeypatch.setattr(awsglue.job, "Job", Job)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
@@ -64,26 +76,59 @@ def seam(spark, monkeypatch):
         glue.create_database(DatabaseInput={"Name": "travel"})
         glue.create_table(
             DatabaseName="travel",
-            TableInput={"Name": "complaints", "StorageDescriptor": {"Location": "s3://raw/complaints/"}},
+            TableInput={"Name": "complaints", "StorageDescriptor": {"Location": str(raw)}},
         )
         runtime = glue_runtime.GlueRuntime({"JOB_NAME": "json-to-pq-prod", "JOB_RUN_ID": "jr_42"})
-        yield runtime, context, events
+        yield runtime, context, events, raw
 
 
-def test_reads_the_tables_location_as_whole_lines_with_a_bookmark_context(seam):
-    runtime, context, events = seam
-    values = [row.value for row in runtime.read_new_records("travel", "complaints").collect()]
-    assert values == ['{"a": 1}', "odd\u0001line", "7"]
+def test_reads_the_files_glue_chose_byte_for_byte_whatever_glue_typed(seam):
+    runtime, context, events, raw = seam
+    lines = runtime.read_new_records("travel", "complaints")
+    values = sorted(row.value for row in lines.select(lines.value.cast("binary").alias("value")).collect())
+    # Spark's text reader ends a line at \n, \r\n or \r; the empty last line of a file is no line.
+    assert values == sorted(RAW_LINES[:4] + RAW_LINES[4:-1])
     (options,) = context.calls
-    assert options["connection_options"] == {"paths": ["s3://raw/complaints/"], "recurse": True}
+    assert options["connection_options"] == {"paths": [str(raw)], "recurse": True, "attachFilename": "source_file"}
     assert options["format"] == "csv"
     assert options["format_options"]["quoteChar"] == -1 and options["format_options"]["withHeader"] is False
     assert options["transformation_ctx"] == "read_travel_complaints"
     assert events[:2] == ["job", ("init", "json-to-pq-prod")]
 
 
+def test_no_new_files_is_an_empty_batch(seam, monkeypatch, spark):
+    runtime, context, _, _ = seam
+    empty = spark.createDataFrame([], "")
+    monkeypatch.setattr(context.create_dynamic_frame, "from_options", lambda **options: types.SimpleNamespace(toDF=lambda: empty))
+    assert runtime.read_new_records("travel", "complaints").isEmpty()
+
+
+def test_rows_without_their_file_name_stop_the_run_before_anything_is_read(seam, monkeypatch, spark):
+    runtime, context, _, _ = seam
+    unnamed = spark.createDataFrame([("x",)], "col0 string")
+    monkeypatch.setattr(context.create_dynamic_frame, "from_options", lambda **options: types.SimpleNamespace(toDF=lambda: unnamed))
+    with pytest.raises(RuntimeError, match=r"^Glue's reader returned lines without their file \(no column 'source_file'\)"):
+        runtime.read_new_records("travel", "complaints")
+
+
+def test_glues_session_gets_the_pinned_settings_whatever_it_started_with(spark, seam):
+    from gluescripts.etl.session_settings import SESSION_SETTINGS
+
+    runtime, _, _, _ = seam
+    # As Glue's own session starts: the JVM's zone, and Spark's defaults for ancient dates.
+    spark.conf.set("spark.sql.session.timeZone", "America/New_York")
+    spark.conf.unset("spark.sql.parquet.datetimeRebaseModeInWrite")
+    spark.conf.unset("spark.sql.parquet.int96RebaseModeInWrite")
+    try:
+        type(runtime)({"JOB_NAME": "json-to-pq-prod", "JOB_RUN_ID": "jr_43"})
+        assert {key: spark.conf.get(key) for key in SESSION_SETTINGS} == SESSION_SETTINGS
+    finally:
+        for key, value in SESSION_SETTINGS.items():
+            spark.conf.set(key, value)
+
+
 def test_sink_appends_output_and_tags_quarantine_with_the_run(seam, spark, tmp_path):
-    runtime, _, _ = seam
+    runtime, _, _, _ = seam
     sink = runtime.sink(str(tmp_path / "out"), str(tmp_path / "quarantine"))
     for _ in range(2):
         sink.write_quarantine(spark.createDataFrame([("x", ["bad"])], "record string, reasons array<string>"))
@@ -95,6 +140,6 @@ def test_sink_appends_output_and_tags_quarantine_with_the_run(seam, spark, tmp_p
 
 
 def test_commit_commits_the_job(seam):
-    runtime, _, events = seam
+    runtime, _, events, _ = seam
     runtime.commit()
     assert events[-1] == "commit"

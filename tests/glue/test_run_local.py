@@ -6,10 +6,12 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timezone
 
 import pytest
 
 from gluescripts import run_local as run_local_module
+from tests.glue import intake_cases
 from tests.helpers import PROJECT_ROOT
 
 
@@ -119,3 +121,36 @@ def test_a_table_of_your_own_without_a_date_column(spark, tmp_path, capsys):
     assert report["unknown_fields"] == ["colour"]
     assert [p.suffix for p in (tmp_path / "out" / "parquet").iterdir() if not p.name.startswith((".", "_"))] == [".parquet"]
     assert spark.read.parquet(str(tmp_path / "out" / "parquet")).collect()[0].asDict() == {"sku": "A-1", "qty": 3}
+
+
+def test_every_kind_of_input_end_to_end_is_written_exactly_as_sent_or_quarantined_with_its_text(spark, tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "mixed.jsonl").write_bytes(b"\n".join(intake_cases.LINES) + b"\n")
+    (tmp_path / "schema.json").write_text(json.dumps(intake_cases.SCHEMA_DOCUMENT))
+    (tmp_path / "rules.dqdl").write_text(intake_cases.RULESET)
+    output = tmp_path / "out"
+    arguments = ["--input", str(tmp_path / "in"), "--output", str(output), "--schema", str(tmp_path / "schema.json"),
+                 "--ruleset", str(tmp_path / "rules.dqdl"), "--max-quarantine-fraction", "1"]
+    assert run_local_module.run(arguments) == 0
+    # Read back from the files written: Parquet (ancient dates included) and the quarantine's JSON lines.
+    intake_cases.assert_written_exactly([row.asDict() for row in spark.read.parquet(str(output / "parquet")).collect()])
+    quarantined = [json.loads(line) for path in (output / "quarantine").glob("*.json") for line in path.read_text().splitlines()]
+    today = datetime.now(timezone.utc).date().isoformat()
+    intake_cases.assert_quarantined_exactly(
+        [intake_cases.quarantine_key(q["record"], q["reasons"]) for q in quarantined], window=f"2000-01-01 to {today}"
+    )
+    records = json.loads((output / "dq_report.json").read_text())["records"]
+    assert records["read"] == records["written"] + records["quarantined"] == len(intake_cases.WRITTEN) + len(intake_cases.QUARANTINED)
+
+
+def test_a_run_never_leaves_an_earlier_runs_results_in_its_output(spark, tmp_path, capsys):
+    output = tmp_path / "out"
+    passing = ["--input", str(PROJECT_ROOT / "samples"), "--output", str(output)]
+    assert run_local_module.run(passing) == 0
+    (output / "notes.txt").write_text("mine")
+    ruleset = tmp_path / "strict.dqdl"
+    ruleset.write_text("Rules = [ RowCount > 100000 ]")
+    assert run_local_module.run(passing + ["--ruleset", str(ruleset)]) == 1
+    # The failed batch wrote nothing, and nothing of the passed one is left to be mistaken for it.
+    assert sorted(p.name for p in output.iterdir()) == ["dq_report.json", "notes.txt"]
+    assert json.loads((output / "dq_report.json").read_text())["passed"] is False
