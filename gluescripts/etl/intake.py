@@ -20,11 +20,10 @@ from __future__ import annotations
 import base64
 import json
 import re
-from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from decimal import Context, Decimal, InvalidOperation
 from math import isinf
-from typing import Callable, Iterator
+from typing import Callable, NamedTuple
 
 from gluescripts.etl.table_schema import ColumnSpec, decimal_precision
 
@@ -40,6 +39,8 @@ _MICROS_PER_DAY = 86_400_000_000
 # Spark's TimestampType range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z.
 _MIN_MICROS = (date(1, 1, 1).toordinal() - _EPOCH_ORDINAL) * _MICROS_PER_DAY
 _MAX_MICROS = (date(9999, 12, 31).toordinal() - _EPOCH_ORDINAL + 1) * _MICROS_PER_DAY - 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ONE_MICROSECOND = timedelta(microseconds=1)
 _SHOWN_CHARACTERS = 100
 
 DATE_FORM = "YYYY-MM-DD"
@@ -156,27 +157,31 @@ def _date(value: object) -> int:
 
 def _timestamp(value: object) -> int:
     """Microseconds since 1970-01-01T00:00:00Z; without an offset the time is UTC."""
-    match = _TIMESTAMP.fullmatch(value) if type(value) is str else None
-    if not match:
+    if type(value) is not str or not _TIMESTAMP.fullmatch(value):
         raise _WrongValue
-    year, month, day, hour, minute, second, fraction, offset = match.groups()
     try:
-        days = date(int(year), int(month), int(day)).toordinal() - _EPOCH_ORDINAL
-    except ValueError:
-        raise _WrongValue("is no calendar date") from None
-    offset_minutes = 0
-    if offset and offset != "Z":
-        offset_hours, offset_rest = int(offset[1:3]), int(offset[4:6])
-        if offset_hours > 23 or offset_rest > 59:
-            raise _WrongValue("has no valid UTC offset")
-        offset_minutes = (offset_hours * 60 + offset_rest) * (-1 if offset[0] == "-" else 1)
-    if int(hour) > 23 or int(minute) > 59 or int(second) > 59:
-        raise _WrongValue("is no time of day")
-    seconds = ((days * 24 + int(hour)) * 60 + int(minute) - offset_minutes) * 60 + int(second)
-    micros = seconds * 1_000_000 + int((fraction or "").ljust(6, "0"))
+        moment = datetime.fromisoformat(value)
+        micros = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)) - _EPOCH
+    except (ValueError, OverflowError):
+        raise _WrongValue(_why_no_timestamp(value)) from None
+    micros //= _ONE_MICROSECOND
     if not _MIN_MICROS <= micros <= _MAX_MICROS:
         raise _WrongValue("is outside the years 0001 to 9999 in UTC")
     return micros
+
+
+def _why_no_timestamp(value: str) -> str:
+    """What is wrong with a timestamp of the right form that Python's calendar refuses."""
+    year, month, day, hour, minute, second, _, offset = _TIMESTAMP.fullmatch(value).groups()
+    try:
+        date(int(year), int(month), int(day))
+    except ValueError:
+        return "is no calendar date"
+    if int(hour) > 23 or int(minute) > 59 or int(second) > 59:
+        return "is no time of day"
+    if offset and offset != "Z" and (int(offset[1:3]) > 23 or int(offset[4:6]) > 59):
+        return "has no valid UTC offset"
+    return "is outside the years 0001 to 9999 in UTC"
 
 
 _EXPECTED = {
@@ -197,26 +202,31 @@ def _acceptor(column: ColumnSpec) -> tuple[str, Callable[[object], object]]:
     return f"a JSON number with at most {precision - scale} integer and {scale} fractional digits", _decimal(precision, scale)
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """One record of a line: its exact text and, when well-formed, its values in the schema's order."""
 
     text: str
-    values: tuple | None = None
+    values: list | None = None
     malformed_reason: str | None = None
     unknown_fields: tuple[str, ...] | None = None
 
 
 def _malformed_line(text: str, reason: str) -> list[Record]:
-    return [Record(text, malformed_reason=reason)]
+    return [Record(text, None, reason)]
 
 
 class RecordParser:
     """Parses lines against a schema's declared columns."""
 
     def __init__(self, columns: tuple[ColumnSpec, ...]):
-        self._fields = tuple((column.name, column.type, *_acceptor(column)) for column in columns)
-        self._declared = frozenset(column.name for column in columns)
+        self._width = len(columns)
+        # name -> (position, accept, is_string): the hot path's lookups; `_described` words the problems.
+        self._by_name = {}
+        self._described = []
+        for index, column in enumerate(columns):
+            expected, accept = _acceptor(column)
+            self._by_name[column.name] = (index, accept, column.type == "string")
+            self._described.append((column.name, column.type, expected))
 
     def parse_line(self, data: bytes) -> list[Record]:
         """The records of one line's bytes (its terminator removed), in the order they appear."""
@@ -258,29 +268,29 @@ class RecordParser:
         return f"not a JSON object: the line holds {found} {where}"
 
     def _typed(self, text: str, fields: dict) -> Record:
-        values, problems, matched = [], [], 0
-        for name, type_name, expected, accept in self._fields:
-            value = fields.get(name)
-            if name in fields:
-                matched += 1
+        values, by_name = [None] * self._width, self._by_name
+        problems = unknown = None
+        for name, value in fields.items():
+            declared = by_name.get(name)
+            if declared is None:
+                unknown = [*(unknown or ()), _printable(name)]
+                continue
             if value is None:
-                values.append(None)
+                continue
+            index, accept, is_string = declared
+            # Most values are ASCII strings: accepted as they are, without a call.
+            if is_string and type(value) is str and value.isascii():
+                values[index] = value
                 continue
             try:
-                values.append(accept(value))
+                values[index] = accept(value)
             except _WrongValue as problem:
-                why = f" ({problem})" if str(problem) else ""
-                problems.append(f"field {_quoted(name)} is not a valid {type_name}: {_shown(value)}{why}; expected {expected}")
+                problems = [*(problems or ()), (index, self._problem(index, value, problem))]
         if problems:
-            return Record(text, malformed_reason="; ".join(problems))
-        unknown = None
-        if len(fields) > matched:
-            unknown = tuple(sorted(_printable(name) for name in fields if name not in self._declared))
-        return Record(text, tuple(values), None, unknown)
+            return Record(text, None, "; ".join(reason for _, reason in sorted(problems)))
+        return Record(text, values, None, tuple(sorted(unknown)) if unknown else None)
 
-
-def parse_lines(columns: tuple[ColumnSpec, ...], lines: Iterator[bytes]) -> Iterator[Record]:
-    """Every record of every line, in order."""
-    parser = RecordParser(columns)
-    for line in lines:
-        yield from parser.parse_line(line)
+    def _problem(self, index: int, value: object, problem: _WrongValue) -> str:
+        name, type_name, expected = self._described[index]
+        why = f" ({problem})" if str(problem) else ""
+        return f"field {_quoted(name)} is not a valid {type_name}: {_shown(value)}{why}; expected {expected}"

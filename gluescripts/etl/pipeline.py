@@ -30,7 +30,7 @@ REASONS = "reasons"
 
 class Sink(Protocol):
     def write_quarantine(self, records: DataFrame) -> None:
-        """Store quarantined records: the `record` (as it arrived when malformed) and its `reasons`."""
+        """Store quarantined records: the `record`, its exact text as it arrived, and its `reasons`."""
 
     def write_output(self, records: DataFrame, partition_column: str | None) -> None:
         """Store the records that passed, partitioned by `partition_column` when there is one."""
