@@ -172,14 +172,18 @@ def _flagged_values(results: QualityResults, schema: TableSchema, well_formed: i
 
 
 def _routed(parsed: DataFrame, flagged: DataFrame, schema: TableSchema, window: PartitionWindow) -> DataFrame:
-    """The well-formed records with their text, typed values, the reasons that quarantine them, and whether a row rule flagged them."""
+    """Every record with its text, typed values, the reasons that quarantine it (none: it is written),
+    and whether a row rule flagged it; one pass over the parsed batch gives both writes."""
     keys = [f"_flagged_{index}" for index in range(len(schema.columns))]
     flagged_keys = flagged.select(*[F.col(name).alias(key) for name, key in zip(schema.column_names, keys)], F.col(REASONS).alias("_rules"))
-    matches = [F.col(name).eqNullSafe(F.col(key)) for name, key in zip(schema.column_names, keys)]
-    joined = parsed.filter(F.col(MALFORMED_REASON).isNull()).join(flagged_keys, on=functools.reduce(lambda a, b: a & b, matches), how="left")
+    well_formed = F.col(MALFORMED_REASON).isNull()
+    # A malformed record's typed columns are all NULL: it must never take the rules of a flagged all-NULL record.
+    matches = functools.reduce(lambda a, b: a & b, [F.col(name).eqNullSafe(F.col(key)) for name, key in zip(schema.column_names, keys)], well_formed)
+    joined = parsed.join(flagged_keys, on=matches, how="left")
     reasons = F.coalesce(F.col("_rules"), F.array().cast("array<string>"))
     if schema.partition_column:
         reasons = F.concat(reasons, F.array_compact(F.array(window.reason(schema))))
+    reasons = F.when(well_formed, reasons).otherwise(F.array(MALFORMED_REASON))
     return joined.select(F.col(RAW), *schema.column_names, reasons.alias(REASONS), F.col("_rules").isNotNull().alias("_by_rule"))
 
 
@@ -201,7 +205,7 @@ def _route_and_write(
             f"{flagged.rows} rows failed a row rule, but {counts['by_rule']} records have their values: "
             "the row results do not carry the values the job read"
         )
-    expected_quarantine = intake.malformed + counts["quarantined"]
+    expected_quarantine = counts["quarantined"]
     failures = batch_failures(results.rule_outcomes)
     if intake.read and expected_quarantine / intake.read > max_fraction:
         failures += (
@@ -219,11 +223,7 @@ def _route_and_write(
         return report(0, 0, failures)
 
     # Every quarantined record as it arrived (the line, or its object of the line), with its reasons.
-    quarantine = (
-        parsed.filter(F.col(MALFORMED_REASON).isNotNull())
-        .select(F.col(RAW).alias("record"), F.array(MALFORMED_REASON).alias(REASONS))
-        .unionByName(routed.filter(is_quarantined).select(F.col(RAW).alias("record"), REASONS))
-    )
+    quarantine = routed.filter(is_quarantined).select(F.col(RAW).alias("record"), REASONS)
     passing = routed.filter(~is_quarantined).select(*schema.column_names)
     output = with_partition_column(passing, schema) if schema.partition_column else passing
     quarantined_count, written_count = Observation("quarantined"), Observation("written")

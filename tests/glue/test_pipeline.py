@@ -206,6 +206,32 @@ def test_rows_lost_on_the_way_to_the_sink_stop_the_batch(spark):
         batch(spark, make_lines(["good"] * 3, seed=12), sink=_LosingSink())
 
 
+def _dropping_a_row(records, ruleset):
+    results = evaluate_locally(records, ruleset)
+    return QualityResults(results.rule_outcomes, results.row_outcomes.limit(2))
+
+
+def test_row_results_that_miss_a_record_stop_the_batch_before_anything_is_written(spark):
+    sink = MemorySink()
+    with pytest.raises(ReconciliationError, match=r"^the data quality row results hold 2 rows for 3 well-formed records$"):
+        batch(spark, make_lines(["good"] * 3, seed=13), sink=sink, evaluate=_dropping_a_row)
+    assert sink.events == []
+
+
+def _changing_flagged_values(records, ruleset):
+    """Row results whose values are not the ones the job read (a platform that re-types a column)."""
+    results = evaluate_locally(records, ruleset)
+    return QualityResults(results.rule_outcomes, results.row_outcomes.withColumn("delay_minutes", F.col("delay_minutes") - 1))
+
+
+def test_row_results_with_other_values_than_the_job_read_stop_the_batch(spark):
+    sink = MemorySink()
+    # A flagged row whose values match no record would otherwise let that record through as passing.
+    with pytest.raises(ReconciliationError, match=r"^1 rows failed a row rule, but 0 records have their values"):
+        batch(spark, make_lines(["good", "good", "negative_delay"], seed=14), sink=sink, evaluate=_changing_flagged_values)
+    assert sink.events == []
+
+
 def test_every_kind_of_input_is_written_exactly_as_sent_or_quarantined_with_its_text(spark):
     frame = spark.createDataFrame([(line,) for line in intake_cases.LINES], "value binary")
     sink = MemorySink()
