@@ -67,6 +67,20 @@ def _not_a_number(name: str) -> None:
 
 # Numbers with a fraction or exponent arrive as exact Decimals, so no reading of them rounds.
 _DECODER = json.JSONDecoder(object_pairs_hook=_duplicate_free, parse_constant=_not_a_number, parse_float=Decimal)
+# What reading a valid-looking object can raise besides JSONDecodeError: the hooks' ValueError, an
+# integer literal beyond Python's 4,300-digit conversion limit (ValueError), an exponent beyond what
+# Decimal holds (InvalidOperation, an ArithmeticError), and nesting deeper than the stack (RecursionError).
+_UNREADABLE = (ValueError, ArithmeticError, RecursionError)
+
+
+def _unreadable(problem: Exception) -> str:
+    if isinstance(problem, RecursionError):
+        return "nested too deeply to read"
+    if isinstance(problem, ArithmeticError):
+        return "a number with an exponent too large to read"
+    if "integer string conversion" in str(problem):
+        return "an integer of more than 4,300 digits, beyond what Python converts"
+    return str(problem)
 
 
 def _printable(name: str) -> str:
@@ -83,7 +97,11 @@ def _shown(value: object) -> str:
     if isinstance(value, Decimal):
         text = str(value)
     else:
-        text = json.dumps(value, default=str)
+        try:
+            text = json.dumps(value, default=str)
+        except RecursionError:
+            # Read at the edge of the stack, a value can be too deep to write back.
+            text = "an array or object nested too deeply to show"
     return text if len(text) <= _SHOWN_CHARACTERS else text[:_SHOWN_CHARACTERS] + "..."
 
 
@@ -131,7 +149,8 @@ def _decimal(precision: int, scale: int) -> Callable[[object], Decimal]:
             scaled = number.quantize(quantum, context=exact)
         except InvalidOperation:
             raise _WrongValue from None
-        if scaled != number or abs(scaled) >= limit:
+        # copy_abs, not abs(): abs() rounds to the default context's 28 digits.
+        if scaled != number or scaled.copy_abs() >= limit:
             raise _WrongValue
         return scaled
 
@@ -247,9 +266,8 @@ class RecordParser:
                 value, end = _DECODER.raw_decode(text, position)
             except json.JSONDecodeError as problem:
                 return _malformed_line(text, f"malformed JSON at column {problem.pos + 1}: {problem.msg}")
-            except (ValueError, RecursionError) as problem:
-                reason = str(problem) if isinstance(problem, ValueError) else "nested too deeply to read"
-                return _malformed_line(text, f"malformed JSON in the object at column {position + 1}: {reason}")
+            except _UNREADABLE as problem:
+                return _malformed_line(text, f"malformed JSON in the object at column {position + 1}: {_unreadable(problem)}")
             objects.append((text[position:end], value))
             position = _JSON_WHITESPACE.match(text, end).end()
         return [self._typed(object_text, fields) for object_text, fields in objects]
@@ -259,7 +277,7 @@ class RecordParser:
         where = f"at column {position + 1}"
         try:
             value, _ = _DECODER.raw_decode(text, position)
-        except (ValueError, RecursionError):
+        except _UNREADABLE:
             found = "text that is not JSON"
         else:
             found = {list: "an array", str: "a string", bool: "true or false", type(None): "null"}.get(type(value), "a number")

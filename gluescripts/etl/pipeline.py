@@ -26,6 +26,8 @@ from gluescripts.etl.schema import (
 from gluescripts.etl.table_schema import VISIBLE_FROM
 
 REASONS = "reasons"
+# The routing's own columns start with "_", which no declared column may (table_schema.load_schema).
+_REASONS = "_reasons"
 
 
 class Sink(Protocol):
@@ -155,9 +157,9 @@ def _flagged_values(results: QualityResults, schema: TableSchema, well_formed: i
     rule_reasons = quarantine_reasons(results.rule_outcomes)
     judged = Observation("judged")
     flagged = (
-        results.row_outcomes.select(*schema.column_names, rule_reasons.alias(REASONS))
-        .observe(judged, F.count(F.lit(1)).alias("rows"), F.count_if(F.size(REASONS) > 0).alias("flagged"))
-        .filter(F.size(REASONS) > 0)
+        results.row_outcomes.select(*schema.column_names, rule_reasons.alias(_REASONS))
+        .observe(judged, F.count(F.lit(1)).alias("rows"), F.count_if(F.size(_REASONS) > 0).alias("flagged"))
+        .filter(F.size(_REASONS) > 0)
         .dropDuplicates(list(schema.column_names))
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
@@ -175,7 +177,7 @@ def _routed(parsed: DataFrame, flagged: DataFrame, schema: TableSchema, window: 
     """Every record with its text, typed values, the reasons that quarantine it (none: it is written),
     and whether a row rule flagged it; one pass over the parsed batch gives both writes."""
     keys = [f"_flagged_{index}" for index in range(len(schema.columns))]
-    flagged_keys = flagged.select(*[F.col(name).alias(key) for name, key in zip(schema.column_names, keys)], F.col(REASONS).alias("_rules"))
+    flagged_keys = flagged.select(*[F.col(name).alias(key) for name, key in zip(schema.column_names, keys)], F.col(_REASONS).alias("_rules"))
     well_formed = F.col(MALFORMED_REASON).isNull()
     # A malformed record's typed columns are all NULL: it must never take the rules of a flagged all-NULL record.
     matches = functools.reduce(lambda a, b: a & b, [F.col(name).eqNullSafe(F.col(key)) for name, key in zip(schema.column_names, keys)], well_formed)
@@ -184,7 +186,7 @@ def _routed(parsed: DataFrame, flagged: DataFrame, schema: TableSchema, window: 
     if schema.partition_column:
         reasons = F.concat(reasons, F.array_compact(F.array(window.reason(schema))))
     reasons = F.when(well_formed, reasons).otherwise(F.array(MALFORMED_REASON))
-    return joined.select(F.col(RAW), *schema.column_names, reasons.alias(REASONS), F.col("_rules").isNotNull().alias("_by_rule"))
+    return joined.select(F.col(RAW), *schema.column_names, reasons.alias(_REASONS), F.col("_rules").isNotNull().alias("_by_rule"))
 
 
 def _route_and_write(
@@ -198,7 +200,7 @@ def _route_and_write(
     sink: Sink,
 ) -> BatchReport:
     routed = _routed(parsed, flagged.frame, schema, window)
-    is_quarantined = F.size(REASONS) > 0
+    is_quarantined = F.size(_REASONS) > 0
     counts = routed.agg(F.count_if(is_quarantined).alias("quarantined"), F.count_if("_by_rule").alias("by_rule")).first()
     if counts["by_rule"] != flagged.rows:
         raise ReconciliationError(
@@ -223,7 +225,7 @@ def _route_and_write(
         return report(0, 0, failures)
 
     # Every quarantined record as it arrived (the line, or its object of the line), with its reasons.
-    quarantine = routed.filter(is_quarantined).select(F.col(RAW).alias("record"), REASONS)
+    quarantine = routed.filter(is_quarantined).select(F.col(RAW).alias("record"), F.col(_REASONS).alias(REASONS))
     passing = routed.filter(~is_quarantined).select(*schema.column_names)
     output = with_partition_column(passing, schema) if schema.partition_column else passing
     quarantined_count, written_count = Observation("quarantined"), Observation("written")

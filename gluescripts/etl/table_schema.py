@@ -15,6 +15,8 @@ from datetime import date
 # the day a query runs (NOW, in UTC: Amazon Athena User Guide, "Supported types for partition projection").
 VISIBLE_FROM = date(2000, 1, 1)
 SIMPLE_TYPES = ("string", "int", "bigint", "double", "boolean", "date", "timestamp")
+# A catalog column name that cannot be one of the job's own columns (those start with "_") or a nested path.
+_COLUMN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _DECIMAL = re.compile(r"^decimal\((\d{1,2}),(\d{1,2})\)$")
 
 
@@ -66,8 +68,13 @@ def load_schema(text: str) -> TableSchema:
         ) from None
     if not columns:
         raise SchemaError("schema declares no columns")
-    if len(set(schema.column_names)) != len(columns):
-        raise SchemaError("schema declares a column twice")
+    for name in schema.column_names + ((schema.partition_column,) if schema.partition_column else ()):
+        if not _COLUMN_NAME.fullmatch(name):
+            raise SchemaError(
+                f"column name {name!r}: expected a letter, then letters, digits or '_' (a catalog column, and no name of the job's own)"
+            )
+    if len({name.lower() for name in schema.column_names}) != len(columns):
+        raise SchemaError("schema declares a column twice (names differ in case only count as the same: Spark and the catalog ignore case)")
     for column in columns:
         if column.type not in SIMPLE_TYPES and decimal_precision(column.type) is None:
             raise SchemaError(f"column {column.name!r} has unsupported type {column.type!r}")

@@ -22,6 +22,7 @@ SCHEMA_DOCUMENT = {
         {"name": "big", "type": "bigint"},
         {"name": "x", "type": "double"},
         {"name": "amount", "type": "decimal(6,2)"},
+        {"name": "wide", "type": "decimal(38,2)"},
         {"name": "ok", "type": "boolean"},
         {"name": "day", "type": "date"},
         {"name": "at", "type": "timestamp"},
@@ -34,6 +35,7 @@ RULESET = 'Rules = [ IsComplete "id" ]'
 RUN_DATE = date(2026, 12, 1)
 WINDOW = f"2000-01-01 to {RUN_DATE.isoformat()}"
 NOON = datetime(2026, 11, 30, 12)
+AT = '"at": "2026-11-30T12:00:00Z"'
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,10 @@ CASES = (
          Written({"id": "offset", "at": datetime(2026, 11, 30, 23, 30)})),
     case("a timestamp without an offset, read as UTC", '{"id": "no-offset", "at": "2026-11-30T10:00:00.5"}',
          Written({"id": "no-offset", "at": datetime(2026, 11, 30, 10, 0, 0, 500000)})),
+    case("the widest decimal at its limit", '{"id": "wide", "wide": -999999999999999999999999999999999999.99, %s}' % AT,
+         Written({"id": "wide", "wide": Decimal("-999999999999999999999999999999999999.99"), "at": NOON})),
+    case("negative zero: an integer literal is 0, a fraction keeps its sign", '{"id": "zeros", "x": -0, "amount": -0.0, %s}{"id": "zero-fraction", "x": -0.0, %s}' % (AT, AT),
+         Written({"id": "zeros", "x": 0.0, "amount": Decimal("0.00"), "at": NOON}), Written({"id": "zero-fraction", "x": -0.0, "at": NOON})),
     case("null and absent fields", '{"id": "nulls", "n": null, "ok": null, "at": "2026-11-30T12:00:00Z"}', Written({"id": "nulls", "at": NOON})),
     case("a decimal that fits exactly, trailing zeros and exponent", '{"id": "exact", "amount": 1.5E2, "x": 0.1, "at": "2026-11-30T12:00:00Z"}',
          Written({"id": "exact", "amount": Decimal("150.00"), "x": 0.1, "at": NOON})),
@@ -144,6 +150,11 @@ CASES = (
     malformed("a non-breaking space between objects", '{"id": "s1"}\u00a0{"id": "s2"}',
               "not JSON records: text that is not JSON at column 13 follows a JSON object on the line"),
     malformed("nesting too deep to read", DEEP, "malformed JSON in the object at column 1: nested too deeply to read"),
+    malformed("an exponent too large to read", '{"id": "e", "extra": 1e99999999999999999999}',
+              "malformed JSON in the object at column 1: a number with an exponent too large to read"),
+    malformed("an integer of more than 4,300 digits, even undeclared, and its neighbours on the line",
+              '{"id": "n1", %s}{"id": "n2", "extra": %s}' % (AT, "9" * 4301),
+              "malformed JSON in the object at column 43: an integer of more than 4,300 digits, beyond what Python converts"),
     case(
         "bytes that are not UTF-8",
         b'{"id": "\xff\xfe"}',
@@ -168,6 +179,9 @@ CASES = (
     wrong("a double underflowing to zero", '{"id": "d3", "x": 1e-400}', f"field 'x' is not a valid double: 1E-400; {DOUBLE}"),
     wrong("more fractional digits than the scale", '{"id": "m1", "amount": 1.234}', f"field 'amount' is not a valid decimal(6,2): 1.234; {DECIMAL}"),
     wrong("more integer digits than the precision", '{"id": "m2", "amount": 10000}', f"field 'amount' is not a valid decimal(6,2): 10000; {DECIMAL}"),
+    wrong("more digits than the widest decimal holds", '{"id": "m4", "wide": 1000000000000000000000000000000000000}',
+          "field 'wide' is not a valid decimal(38,2): 1000000000000000000000000000000000000; "
+          "expected a JSON number with at most 36 integer and 2 fractional digits"),
     wrong("a string for a decimal", '{"id": "m3", "amount": "1.50"}', f"field 'amount' is not a valid decimal(6,2): \"1.50\"; {DECIMAL}"),
     wrong("a string for a boolean", '{"id": "o1", "ok": "yes"}', "field 'ok' is not a valid boolean: \"yes\"; expected true or false"),
     wrong("a number for a boolean", '{"id": "o2", "ok": 1}', "field 'ok' is not a valid boolean: 1; expected true or false"),

@@ -4,6 +4,7 @@ and for generated concatenations, whitespace and arbitrary bytes."""
 from __future__ import annotations
 
 import json
+from datetime import date, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -15,8 +16,27 @@ from tests.glue.intake_cases import CASES, SCHEMA, Quarantined
 PARSER = RecordParser(SCHEMA.columns)
 
 
-def _object_text(outcome) -> str | None:
-    return outcome.text if isinstance(outcome, Quarantined) else None
+class RawJson(str):
+    """A token written into the JSON text as it is (numbers and words json.dumps would not write)."""
+
+
+def _dumps(value) -> str:
+    if isinstance(value, RawJson):
+        return str(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)}: {_dumps(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_dumps(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def _encoded(value):
+    """A value as the intake hands it to Arrow: dates as days and timestamps as microseconds since 1970 (UTC)."""
+    if isinstance(value, datetime):
+        return (value - datetime(1970, 1, 1)) // timedelta(microseconds=1)
+    if isinstance(value, date):
+        return (value - date(1970, 1, 1)).days
+    return value
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
@@ -25,14 +45,16 @@ def test_each_kind_of_line_gives_exactly_its_records(case):
     assert len(records) == len(case.outcomes)
     for record, outcome in zip(records, case.outcomes):
         if isinstance(outcome, Quarantined) and not case.routed:
-            assert (record.text, record.malformed_reason) == (outcome.text, outcome.reasons[0])
-            assert record.values is None
+            assert (record.text, record.malformed_reason, record.values) == (outcome.text, outcome.reasons[0], None)
+        elif isinstance(outcome, Quarantined):  # accepted here, quarantined by the routing with this exact text
+            assert (record.text, record.malformed_reason) == (outcome.text, None)
         else:
             assert record.malformed_reason is None, record.malformed_reason
-            assert len(record.values) == len(SCHEMA.columns)
+            expected = [_encoded(outcome.values.get(name)) for name in SCHEMA.column_names]
+            # Floats by their repr, so that -0.0 and 0.0 differ; a decimal -0.00 is 0.00 (Arrow's decimals are integers).
+            assert [repr(v) if isinstance(v, float) else v for v in record.values] == [repr(v) if isinstance(v, float) else v for v in expected]
             # The object's exact characters: a line of several objects gives each its own.
-            assert record.text in case.line.decode("utf-8")
-            assert json.loads(record.text).get("id") == (outcome.values["id"] if not isinstance(outcome, Quarantined) else json.loads(outcome.text).get("id"))
+            assert record.text in case.line.decode("utf-8") and json.loads(record.text)["id"] == outcome.values["id"]
 
 
 def test_fields_the_schema_does_not_declare_are_named_sorted():
@@ -78,3 +100,26 @@ def test_no_line_whatever_its_bytes_escapes_the_intake(data):
         record.text.encode("utf-8")  # always storable text
     if len(records) > 1:
         assert all(r.text in data.decode("utf-8") for r in records)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5)
+    | st.sampled_from(["1e99999999999999999999", "-0", "1E+0", "9" * 4301, "NaN", "\ud800", "2026-02-30", "1.0"]).map(RawJson),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(["id", "n", "x", "amount", "day", "at", "extra"]), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(["id", "n", "big", "x", "amount", "wide", "ok", "day", "at", "extra"]), JSON_VALUES), min_size=1, max_size=3))
+def test_json_shaped_lines_never_escape_the_intake(objects):
+    line = "".join(_dumps(fields) for fields in objects)
+    records = PARSER.parse_line(line.encode("utf-8", "surrogatepass"))
+    assert 1 <= len(records) <= len(objects)
+    assert all((r.values is None) != (r.malformed_reason is None) for r in records)
+
+
+@pytest.mark.parametrize("depth", range(900, 1100, 7))
+def test_nesting_at_the_edge_of_the_stack_is_a_malformed_record(depth):
+    (record,) = PARSER.parse_line(('{"id": ' + "[" * depth + "]" * depth + "}").encode())
+    assert record.values is None and record.malformed_reason

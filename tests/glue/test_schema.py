@@ -26,6 +26,10 @@ def test_bundled_schema_loads():
         ('{"columns": [], "partition": {"column": "d", "from": "t"}}', "schema declares no columns"),
         ('{"columns": [{"name": "a", "type": "uuid"}], "partition": {"column": "d", "from": "a"}}', "unsupported type 'uuid'"),
         ('{"columns": [{"name": "a", "type": "string"}], "partition": {"column": "d", "from": "a"}}', "must be a date or timestamp"),
+        ('{"columns": [{"name": "_raw", "type": "string"}]}', "column name '_raw': expected a letter, then letters, digits or '_'"),
+        ('{"columns": [{"name": "a.b", "type": "string"}]}', "column name 'a.b': expected a letter"),
+        ('{"columns": [{"name": "ID", "type": "string"}, {"name": "id", "type": "int"}]}', "schema declares a column twice (names differ in case only"),
+        ('{"columns": [{"name": "t", "type": "date"}], "partition": {"column": "day-1", "from": "t"}}', "column name 'day-1'"),
     ],
 )
 def test_invalid_schema_is_a_clear_error(document, message):
