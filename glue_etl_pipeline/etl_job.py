@@ -24,10 +24,11 @@ LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 
 
 def allow_cloudwatch_logs(key: kms.IKey, scope: Construct, log_group_name: str) -> None:
-    """Let CloudWatch Logs, under its regional service identity, use `key` for the named log groups only.
+    """Let CloudWatch Logs, under its regional service identity, use `key` for the named log group only.
 
-    `log_group_name` may end in `*`. The encryption context CloudWatch Logs sends names the log
-    group (CloudWatch Logs User Guide, "Encrypt log data in CloudWatch Logs using AWS KMS").
+    The encryption context CloudWatch Logs sends names the log group by its ARN, and the CloudWatch
+    Logs User Guide ("Encrypt log data in CloudWatch Logs using AWS KMS") limits a key to one group
+    with ArnEquals on that ARN: no pattern, so no longer name can match.
     """
     stack = Stack.of(scope)
     key.add_to_resource_policy(
@@ -36,7 +37,7 @@ def allow_cloudwatch_logs(key: kms.IKey, scope: Construct, log_group_name: str) 
             actions=["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:DescribeKey"],
             resources=["*"],
             conditions={
-                "ArnLike": {
+                "ArnEquals": {
                     "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
                         service="logs", resource="log-group", resource_name=log_group_name, arn_format=ArnFormat.COLON_RESOURCE_NAME
                     )
@@ -93,16 +94,9 @@ class EtlJob(Construct):
             assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
             description=f"Runs the {config.name} JSON-to-Parquet Glue job",
         )
-        self.key = self._encryption_key(config, log_group_prefix)
+        self.key = self._encryption_key(config)
         for stream in ("error", "output"):
-            logs.LogGroup(
-                self,
-                f"{stream.capitalize()}Logs",
-                log_group_name=f"{log_group_prefix}/{stream}",
-                retention=LOG_RETENTION,
-                encryption_key=self.key,
-                removal_policy=RemovalPolicy.RETAIN,
-            )
+            retained_log_group(self, f"{stream.capitalize()}Logs", f"{log_group_prefix}/{stream}", self.key)
         # Bookmarks under the job's own key; output stays SSE-S3 so its readers need no key grant.
         # CloudWatch encryption is left out on purpose: with it Glue writes to log groups whose
         # names carry the security configuration's (AWS Glue Developer Guide, "Encrypting logs
@@ -183,14 +177,13 @@ class EtlJob(Construct):
             ),
         )
 
-    def _encryption_key(self, config: EnvironmentConfig, log_group_prefix: str) -> kms.Key:
+    def _encryption_key(self, config: EnvironmentConfig) -> kms.Key:
         key = kms.Key(
             self,
             "Key",
             description=f"Encrypts the {config.name} pipeline's log groups and the Glue job's bookmarks",
             enable_key_rotation=True,
         )
-        allow_cloudwatch_logs(key, self, f"{log_group_prefix}*")
         key.grant(self.role, "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
         return key
 

@@ -18,7 +18,6 @@ from gluescripts.etl.metrics import (
 )
 
 PERIOD = Duration.minutes(5)
-GLUE_RUN_FAILURE_STATES = ["FAILED", "TIMEOUT", "ERROR"]
 
 
 def _summed(namespace: str, metric_name: str, dimension: str, value: str) -> cloudwatch.Metric:
@@ -29,7 +28,7 @@ def _summed(namespace: str, metric_name: str, dimension: str, value: str) -> clo
 
 
 class Monitoring(Construct):
-    """One alarm per way a run can go wrong; each fires on the first occurrence in five minutes."""
+    """Alarms for what no run reports itself (stale data, undelivered events, failing functions), each on its first occurrence in five minutes."""
 
     def __init__(
         self,
@@ -38,36 +37,17 @@ class Monitoring(Construct):
         *,
         config: EnvironmentConfig,
         state_machine: sfn.StateMachine,
-        job_name: str,
         alerts: Alerts,
     ) -> None:
         super().__init__(scope, construct_id)
         prefix = f"glue-etl-pipeline-{config.name.lower()}"
         notify = cloudwatch_actions.SnsAction(alerts.topic)
         alerts.allow_alarms()
-        workflow_metrics = {
-            "executions-failed": state_machine.metric_failed(period=PERIOD, statistic="Sum"),
-            "executions-timed-out": state_machine.metric_timed_out(period=PERIOD, statistic="Sum"),
-            "executions-aborted": state_machine.metric_aborted(period=PERIOD, statistic="Sum"),
-            "executions-throttled": state_machine.metric_throttled(period=PERIOD, statistic="Sum"),
-        }
-        # Glue reports each run's end as an event; a rule matching this job's failed ends counts them,
-        # including runs started by hand outside the state machine.
-        self.glue_failures = events.Rule(
-            self,
-            "GlueJobRunFailed",
-            description=f"Counts failed, timed-out and errored runs of {config.name}'s Glue job",
-            event_pattern=events.EventPattern(
-                source=["aws.glue"],
-                detail_type=["Glue Job State Change"],
-                detail={"jobName": [job_name], "state": GLUE_RUN_FAILURE_STATES},
-            ),
-        )
-        glue_metric = _summed("AWS/Events", "TriggeredRules", "RuleName", self.glue_failures.rule_name)
         self._prefix, self._environment, self._notify = prefix, config.name, notify
         self.alarms: dict[str, cloudwatch.Alarm] = {}
-        for suffix, metric in {**workflow_metrics, "glue-job-run-failed": glue_metric}.items():
-            self._alarm(suffix, metric)
+        # Failed, timed-out and aborted executions are reported once, with their cause, by the state
+        # machine or the report-failure function (failure_reports.py); a throttled start is neither.
+        self._alarm("executions-throttled", state_machine.metric_throttled(period=PERIOD, statistic="Sum"))
         # Every run "succeeding" on no data is a failure too: no record written for freshness_hours.
         hourly_written = self.run_metric(RECORDS_WRITTEN, "Sum", Duration.hours(1))
         self.alarms["no-fresh-records"] = hourly_written.create_alarm(

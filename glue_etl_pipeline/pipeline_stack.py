@@ -10,6 +10,7 @@ from glue_etl_pipeline.alerts import Alerts
 from glue_etl_pipeline.catalog import CatalogTables
 from glue_etl_pipeline.config import EnvironmentConfig, S3Location
 from glue_etl_pipeline.etl_job import EtlJob
+from glue_etl_pipeline.failure_reports import FailureReports
 from glue_etl_pipeline.monitoring import Monitoring
 from glue_etl_pipeline.raw_data import RawDataBucket
 from glue_etl_pipeline.triggers import ObjectCreatedTrigger, ScheduledTrigger, grant_events_use_of
@@ -49,9 +50,21 @@ class GlueEtlPipelineStack(Stack):
         CatalogTables(self, "Catalog", config=config, schema=schema)
         # The job's key encrypts every log group of the pipeline (each named in its key policy).
         workflow = EtlWorkflow(self, "Workflow", config=config, job=etl_job.job, alerts=alerts, log_key=etl_job.key)
-        monitoring = Monitoring(
-            self, "Monitoring", config=config, state_machine=workflow.state_machine, job_name=etl_job.job_name, alerts=alerts
+        monitoring = Monitoring(self, "Monitoring", config=config, state_machine=workflow.state_machine, alerts=alerts)
+        reports = FailureReports(
+            self,
+            "FailureReports",
+            config=config,
+            state_machine=workflow.state_machine,
+            job_name=etl_job.job_name,
+            alerts=alerts,
+            key=messaging_key,
+            log_key=etl_job.key,
         )
+        monitoring.watch_rule(reports.execution_rule, "execution-ended")
+        monitoring.watch_rule(reports.job_run_rule, "job-run-failed")
+        monitoring.watch_function(reports.function, "report-failure")
+        monitoring.watch_dead_letter_queue(reports.dead_letter_queue, "report-failure")
         schedules = {}
         if config.scheduled:
             schedules["schedule"] = ScheduledTrigger(

@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from glue_etl_pipeline.compliance import acknowledge, resource_finding, skip_checkov
+from glue_etl_pipeline.compliance import acknowledge, resource_finding
 from glue_etl_pipeline.config import EnvironmentConfig, S3Location
-from glue_etl_pipeline.etl_job import retained_log_group
-from glue_etl_pipeline.naming import stack_instance_id
+from glue_etl_pipeline.lambda_function import MAX_EVENT_AGE, TARGET_RETRY_ATTEMPTS, pipeline_function
 
-FUNCTION_DIR = Path(__file__).resolve().parent / "functions" / "start_pipeline"
-# EventBridge retries a failed start for up to an hour, then parks the event in the dead-letter
-# queue (alarmed). Nothing is lost meanwhile: any later run reads every unread file (bookmarks),
-# and with the S3 trigger the daily catch-up run does so even when no other run comes.
-MAX_EVENT_AGE = Duration.hours(1)
-TARGET_RETRY_ATTEMPTS = 10
+# A start EventBridge gave up on (MAX_EVENT_AGE) loses nothing: any later run reads every unread
+# file (bookmarks), and with the S3 trigger the daily catch-up run does so even when no other run comes.
 
 
 def dead_letter_queue(scope: Construct, construct_id: str, key: kms.IKey) -> sqs.Queue:
@@ -123,29 +115,12 @@ class ObjectCreatedTrigger(Construct):
         super().__init__(scope, construct_id)
         key_prefix = source.prefix if config.event_key_prefix is None else config.event_key_prefix
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", key)
-        # Named, so the log key's policy can name it.
-        log_group = retained_log_group(
-            self, "Logs", f"/aws/lambda/glue-etl-pipeline-{config.name.lower()}-start-pipeline-{stack_instance_id()}", log_key
-        )
-        # Its own role instead of AWSLambdaBasicExecutionRole: write to its log group, nothing else by default.
-        role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Starts the {config.name} pipeline's state machine",
-        )
-        log_group.grant_write(role)
-        self.function = lambda_.Function(
+        self.function = pipeline_function(
             self,
             "StartPipeline",
+            config=config,
+            name="start_pipeline",
             description=f"Starts the {config.name} Glue ETL pipeline for each new raw object",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
-            handler="handler.handler",
-            role=role,
-            code=lambda_.Code.from_asset(str(FUNCTION_DIR), exclude=["__pycache__", "__init__.py"]),
-            timeout=Duration.seconds(30),
-            memory_size=256,
             environment={
                 "STATE_MACHINE_ARN": state_machine.state_machine_arn,
                 "BUCKET_NAME": source.bucket,
@@ -153,29 +128,9 @@ class ObjectCreatedTrigger(Construct):
                 "KEY_SUFFIX": config.event_key_suffix,
                 "WINDOW_MINUTES": str(config.coalescing_window_minutes),
             },
-            logging_format=lambda_.LoggingFormat.JSON,
-            log_group=log_group,
-            tracing=lambda_.Tracing.ACTIVE,
             dead_letter_queue=self.dead_letter_queue,
-            retry_attempts=2,
-            max_event_age=MAX_EVENT_AGE,
-        )
-        skip_checkov(
-            self.function,
-            "CKV_AWS_117",
-            "The function only calls the Step Functions API; a VPC would add NAT or endpoints and protect nothing.",
-        )
-        skip_checkov(
-            self.function,
-            "CKV_AWS_173",
-            "Its environment holds only the state machine ARN, bucket name and key filters, none of them secret; "
-            "Lambda encrypts it at rest with an AWS-owned key.",
-        )
-        skip_checkov(
-            self.function,
-            "CKV_AWS_115",
-            "A burst of events must be able to reach the state machine (duplicates are harmless there); a "
-            "reserved concurrency would throttle them into retries and the dead-letter queue.",
+            key=key,
+            log_key=log_key,
         )
         state_machine.grant_start_execution(self.function)
         # A replayed event finds its window's execution by name; the handler reads only its status.
@@ -187,17 +142,10 @@ class ObjectCreatedTrigger(Construct):
         )
         self.function.add_to_role_policy(iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions]))
         acknowledge(
-            role,
+            self.function.role,
             resource_finding(self, "AwsSolutions-IAM5", executions),
             "Execution names are chosen per coalescing window at run time; the function may only read the "
             "status of this state machine's executions.",
-        )
-        # Failed asynchronous invocations land in the encrypted dead-letter queue under the function's role.
-        key.grant(self.function, "kms:GenerateDataKey", "kms:Decrypt")
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions.",
         )
 
         object_filter: dict = {"key": [{"prefix": key_prefix}] if key_prefix else [{"exists": True}]}

@@ -19,6 +19,9 @@ from gluescripts.etl.errors import DATA_QUALITY_FAILED
 FAILURE_ERROR = "GlueEtlPipelineFailed"
 DATA_QUALITY_ERROR = "DataQualityFailed"
 JOB_RUN_ERROR = "GlueJobRunFailed"
+# Set on every run the workflow starts (its execution): a failed run without it was started by
+# someone else, and the report-failure function reports it (see failure_reports.py).
+WORKFLOW_ARGUMENT = "--workflow_execution"
 SUCCESS_MESSAGE = "The Glue ETL pipeline succeeded in environment {}.\n\nState machine: {}\nExecution: {}\nJob run: {}"
 FAILURE_MESSAGE = (
     "The Glue ETL pipeline failed in environment {}.\n\n"
@@ -45,6 +48,8 @@ class EtlWorkflow(Construct):
             "Run Glue job",
             glue_job_name=job.job_name,
             integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+            # Run arguments are added to the job's default arguments (AWS Glue API, StartJobRun "Arguments").
+            arguments=sfn.TaskInput.from_object({WORKFLOW_ARGUMENT: sfn.JsonPath.execution_id}),
             # The full JobRun carries timestamps and arguments; keep what an operator needs.
             result_selector={
                 "JobRunId.$": "$.Id",

@@ -26,14 +26,25 @@ REVIEWED_SKIPS = {
         ("CKV_AWS_115", "ObjectCreatedStartPipeline"),
         ("CKV_AWS_117", "ObjectCreatedStartPipeline"),
         ("CKV_AWS_173", "ObjectCreatedStartPipeline"),
+        ("CKV_AWS_115", "FailureReportsReportFailure"),
+        ("CKV_AWS_117", "FailureReportsReportFailure"),
+        ("CKV_AWS_173", "FailureReportsReportFailure"),
     },
     "TEST": {
         ("CKV_AWS_99", "EtlJobSecurityConfiguration"),
         ("CKV_AWS_115", "ObjectCreatedStartPipeline"),
         ("CKV_AWS_117", "ObjectCreatedStartPipeline"),
         ("CKV_AWS_173", "ObjectCreatedStartPipeline"),
+        ("CKV_AWS_115", "FailureReportsReportFailure"),
+        ("CKV_AWS_117", "FailureReportsReportFailure"),
+        ("CKV_AWS_173", "FailureReportsReportFailure"),
     },
-    "PROD": {("CKV_AWS_99", "EtlJobSecurityConfiguration")},
+    "PROD": {
+        ("CKV_AWS_99", "EtlJobSecurityConfiguration"),
+        ("CKV_AWS_115", "FailureReportsReportFailure"),
+        ("CKV_AWS_117", "FailureReportsReportFailure"),
+        ("CKV_AWS_173", "FailureReportsReportFailure"),
+    },
 }
 
 

@@ -317,8 +317,29 @@ def event_path_requests(resolved: Resolved) -> list[Request]:
     ]
 
 
+def failure_report_requests(resolved: Resolved) -> list[Request]:
+    job = resolved.name(resolved.logical_id("AWS::Glue::Job", "EtlJob"))
+    topic = resolved.arn(resolved.logical_id("AWS::SNS::Topic", "AlertsTopic"))
+    key = resolved.arn(resolved.logical_id("AWS::KMS::Key", "MessagingKey"))
+    state_machine = resolved.arn(resolved.logical_id("AWS::StepFunctions::StateMachine", "Workflow"))
+    executions = state_machine.replace(":stateMachine:", ":execution:")
+    glue = f"arn:aws:glue:{REGION}:{ACCOUNT}"
+    role = "FailureReportsRole"
+    return [
+        Request(role, "states:DescribeExecution", f"{executions}:4f0c1f8e-run", ALLOWED),
+        Request(role, "glue:GetJobRun", f"{glue}:job/{job}", ALLOWED),
+        Request(role, "sns:Publish", topic, ALLOWED, resource_policy_of="AlertsTopic", resource_type="AWS::SNS::Topic"),
+        Request(role, "kms:GenerateDataKey", key, ALLOWED, resource_policy_of="MessagingKey", resource_type="AWS::KMS::Key"),
+        Request(role, "states:DescribeExecution", f"arn:aws:states:{REGION}:{ACCOUNT}:execution:another:x", DENIED),
+        Request(role, "states:StartExecution", state_machine, DENIED),
+        Request(role, "glue:GetJobRun", f"{glue}:job/another-job", DENIED),
+        Request(role, "glue:StartJobRun", f"{glue}:job/{job}", DENIED),
+        Request(role, "sns:Publish", f"arn:aws:sns:{REGION}:{ACCOUNT}:another-topic", DENIED),
+    ]
+
+
 PRINCIPALS = {
-    "PROD": {"glue job": glue_requests, "state machine": workflow_requests, "alarms": alarm_requests, "schedule": schedule_requests},
+    "PROD": {"glue job": glue_requests, "failure reports": failure_report_requests, "state machine": workflow_requests, "alarms": alarm_requests, "schedule": schedule_requests},
     "DEV": {"start-pipeline lambda": event_path_requests},
 }
 
@@ -346,3 +367,27 @@ def test_the_simulator_refuses_what_a_broadened_policy_would_allow(templates):
     resolved = Resolved(template, "GlueEtlPipeline-PROD")
     (outcome,) = simulate(resolved, [Request("EtlJobRole", "s3:PutObject", "arn:aws:s3:::example-travel-raw-prod/complaints/x", DENIED)])
     assert outcome == ALLOWED
+
+
+@pytest.mark.parametrize("environment", ["DEV", "PROD"])
+def test_the_log_key_names_each_log_group_exactly_and_no_longer_name(templates, environment):
+    """Checked on the resolved key policy, not simulated: the simulator drops `kms:EncryptionContext:<key>`
+    context keys (it expands only `/`-separated variable keys), so it would refuse every request.
+
+    ArnEquals compares the whole ARN (IAM User Guide, "IAM JSON policy elements: Condition operators",
+    ARN condition operators), so a name that merely starts with a group's name does not match.
+    """
+    resolved = Resolved(templates[environment].to_json(), f"GlueEtlPipeline-{environment}")
+    key_policy = resolved.resource_policy(resolved.logical_id("AWS::KMS::Key", "EtlJobKey"))
+    logs_principal = {"Service": f"logs.{REGION}.amazonaws.com"}
+    allowed = [
+        statement["Condition"] for statement in key_policy["Statement"] if statement.get("Principal") == logs_principal
+    ]
+    assert all(list(condition) == ["ArnEquals"] for condition in allowed)
+    named = sorted(condition["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"] for condition in allowed)
+    groups = sorted(
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{resolved.name(group)}" for group in resolved.of_type("AWS::Logs::LogGroup")
+    )
+    assert named == groups and all("*" not in arn and "?" not in arn for arn in named)
+    longer = [arn.replace("/error", "-backfill/error") for arn in groups if arn.endswith("/error")] + [f"{arn}-backfill" for arn in groups]
+    assert not set(longer) & set(named)

@@ -1,4 +1,4 @@
-"""The start-pipeline function's package, as CDK ships it: the asset folder from the cloud assembly.
+"""Each function's package, as CDK ships it: the asset folder from the cloud assembly.
 
 Imported in a fresh interpreter that sees only that folder and the runtime's libraries (boto3), its
 `handler.handler` (the function's Handler setting) runs one real event against moto.
@@ -46,3 +46,38 @@ def test_the_shipped_folder_holds_the_handler_and_it_starts_an_execution(dev_tem
     outcome = json.loads(completed.stdout.strip().splitlines()[-1])
     assert outcome["file"].startswith(str(asset))
     assert outcome["result"]["status"] == "started" and outcome["executions"] == 1
+
+
+REPORT_SCRIPT = r"""
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+from moto import mock_aws
+import boto3
+with mock_aws():
+    topic = boto3.client("sns", region_name="eu-west-1").create_topic(Name="alerts")["TopicArn"]
+    glue = boto3.client("glue", region_name="eu-west-1")
+    glue.create_job(Name="job", Role="arn:aws:iam::123456789012:role/g", Command={"Name": "glueetl", "ScriptLocation": "s3://b/k.py"})
+    run_id = glue.start_job_run(JobName="job")["JobRunId"]
+    os.environ.update(TOPIC_ARN=topic, ENVIRONMENT="PROD", FAILURE_ERROR="GlueEtlPipelineFailed", WORKFLOW_ARGUMENT="--workflow_execution")
+    module_name, function_name = sys.argv[2].rsplit(".", 1)
+    module = __import__(module_name)
+    event = {"source": "aws.glue", "detail-type": "Glue Job State Change", "id": "e",
+             "detail": {"jobName": "job", "state": "FAILED", "jobRunId": run_id, "message": "failed"}}
+    print(json.dumps({"file": module.__file__, "result": getattr(module, function_name)(event, None)}))
+"""
+
+
+def test_the_shipped_report_failure_folder_holds_the_handler_and_it_publishes(prod_template, assembly_dir):
+    (function,) = [
+        r["Properties"] for i, r in prod_template.find_resources("AWS::Lambda::Function").items() if i.startswith("FailureReportsReportFailure")
+    ]
+    asset = assembly_dir / f"asset.{function['Code']['S3Key'].removesuffix('.zip')}"
+    assert sorted(p.name for p in asset.iterdir()) == ["handler.py"]
+    environment = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-west-1", "PATH": "/usr/bin:/bin"}
+    completed = subprocess.run(
+        [sys.executable, "-I", "-c", REPORT_SCRIPT, str(asset), function["Handler"]],
+        capture_output=True, text=True, env=environment, cwd=asset, timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    outcome = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert outcome["file"].startswith(str(asset)) and outcome["result"]["status"] == "published"

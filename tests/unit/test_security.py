@@ -21,6 +21,11 @@ ACKNOWLEDGED_EVERYWHERE = {
     ("EtlJob", "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:dataQualityRuleset/*]"),
     ("Workflow/StateMachine/Role", "AwsSolutions-IAM5[Resource::*]"),
     ("EtlJob/Job", "AwsSolutions-GL1"),
+    ("FailureReports/Role", "AwsSolutions-IAM5[Resource::*]"),
+    (
+        "FailureReports/Role",
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<WorkflowStateMachine8F1B1C15.Name>:*]",
+    ),
 }
 
 
@@ -88,6 +93,7 @@ WILDCARD_ALLOWED = {
         "xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments",
     )),
     ("ObjectCreatedRole", ("xray:PutTelemetryRecords", "xray:PutTraceSegments")),
+    ("FailureReportsRole", ("xray:PutTelemetryRecords", "xray:PutTraceSegments")),
 }
 
 
@@ -116,16 +122,16 @@ def test_glue_job_uses_a_security_configuration_encrypting_bookmarks(prod_templa
     assert job["SecurityConfiguration"] == {"Ref": configuration_id}
 
 
-def test_log_key_lets_cloudwatch_logs_encrypt_only_the_pipelines_log_groups(templates):
+def test_log_key_lets_cloudwatch_logs_encrypt_exactly_the_pipelines_log_groups(templates):
     for name, template in templates.items():
         key = resource_named(template, "AWS::KMS::Key", "EtlJobKey")
         assert key["Properties"]["EnableKeyRotation"] is True
         statements = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if "logs" in json.dumps(s.get("Principal", {}))]
-        patterns = sorted(json.dumps(s["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]) for s in statements)
-        expected = [f"/aws-glue/jobs/json-to-pq-{name.lower()}-", f"/aws/vendedlogs/states/glue-etl-pipeline-{name.lower()}-"]
-        if name != "PROD":
-            expected.append(f"/aws/lambda/glue-etl-pipeline-{name.lower()}-start-pipeline-")
-        assert len(patterns) == len(expected) and all(any(e in p for p in patterns) for e in expected)
+        # One statement per log group, each naming its group's ARN exactly (no pattern that a longer name could match).
+        named = sorted(json.dumps(s["Condition"]) for s in statements)
+        assert all(list(s["Condition"]) == ["ArnEquals"] for s in statements) and "*" not in "".join(named)
+        # Which name each one allows, and that a longer one is refused: the IAM simulation (log key).
+        assert len(statements) == len(template.find_resources("AWS::Logs::LogGroup"))
         # The actions the CloudWatch Logs User Guide lists for an encrypted group, on this key only.
         for statement in statements:
             assert sorted(statement["Action"]) == [
@@ -141,21 +147,11 @@ def test_log_key_lets_cloudwatch_logs_encrypt_only_the_pipelines_log_groups(temp
 
 # --- Monitoring -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(
-    ("alarm_name", "namespace", "metric"),
-    [
-        ("glue-etl-pipeline-prod-executions-failed", "AWS/States", "ExecutionsFailed"),
-        ("glue-etl-pipeline-prod-executions-timed-out", "AWS/States", "ExecutionsTimedOut"),
-        ("glue-etl-pipeline-prod-executions-aborted", "AWS/States", "ExecutionsAborted"),
-        ("glue-etl-pipeline-prod-executions-throttled", "AWS/States", "ExecutionThrottled"),
-        ("glue-etl-pipeline-prod-glue-job-run-failed", "AWS/Events", "TriggeredRules"),
-    ],
-)
-def test_alarms_notify_the_topic(prod_template, alarm_name, namespace, metric):
-    alarms = prod_template.find_resources("AWS::CloudWatch::Alarm", {"Properties": {"AlarmName": alarm_name}})
+def test_a_throttled_start_alarms_the_topic(prod_template):
+    alarms = prod_template.find_resources("AWS::CloudWatch::Alarm", {"Properties": {"AlarmName": "glue-etl-pipeline-prod-executions-throttled"}})
     (alarm,) = alarms.values()
     properties = alarm["Properties"]
-    assert (properties["Namespace"], properties["MetricName"]) == (namespace, metric)
+    assert (properties["Namespace"], properties["MetricName"]) == ("AWS/States", "ExecutionThrottled")
     assert (properties["Threshold"], properties["EvaluationPeriods"], properties["Statistic"]) == (1, 1, "Sum")
     assert properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     assert properties["TreatMissingData"] == "notBreaching"
@@ -172,14 +168,20 @@ DELIVERY_ALARMS = {
     "start-pipeline-errors": ("AWS/Lambda", "Errors", "Sum", "FunctionName", "ObjectCreatedStartPipeline"),
     "start-pipeline-async-events-dropped": ("AWS/Lambda", "AsyncEventsDropped", "Sum", "FunctionName", "ObjectCreatedStartPipeline"),
     "start-pipeline-dead-letters": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "QueueName", "ObjectCreatedDeadLetterQueue"),
+    "execution-ended-failed-invocations": ("AWS/Events", "FailedInvocations", "Sum", "RuleName", "FailureReportsExecutionEnded"),
+    "job-run-failed-failed-invocations": ("AWS/Events", "FailedInvocations", "Sum", "RuleName", "FailureReportsJobRunFailed"),
+    "report-failure-errors": ("AWS/Lambda", "Errors", "Sum", "FunctionName", "FailureReportsReportFailure"),
+    "report-failure-async-events-dropped": ("AWS/Lambda", "AsyncEventsDropped", "Sum", "FunctionName", "FailureReportsReportFailure"),
+    "report-failure-dead-letters": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "QueueName", "FailureReportsDeadLetterQueue"),
 }
+REPORTER_ALARMS = {suffix for suffix in DELIVERY_ALARMS if suffix.startswith(("execution-ended", "job-run-failed", "report-failure"))}
 
 
 def test_every_dead_letter_queue_failed_invocation_and_function_error_alarms(templates):
     expected_by_environment = {
         "DEV": set(DELIVERY_ALARMS),
         "TEST": set(DELIVERY_ALARMS) - {"schedule-failed-invocations", "schedule-dead-letters"},
-        "PROD": {"schedule-failed-invocations", "schedule-dead-letters"},
+        "PROD": {"schedule-failed-invocations", "schedule-dead-letters"} | REPORTER_ALARMS,
     }
     for environment, expected in expected_by_environment.items():
         template = templates[environment]
@@ -188,7 +190,8 @@ def test_every_dead_letter_queue_failed_invocation_and_function_error_alarms(tem
             a["Properties"]["AlarmName"].removeprefix(prefix): a["Properties"]
             for a in template.find_resources("AWS::CloudWatch::Alarm").values()
         }
-        assert set(alarms) - {"executions-failed", "executions-timed-out", "executions-aborted", "executions-throttled", "glue-job-run-failed", "no-fresh-records"} == expected
+        # Failed, timed-out and aborted executions and failed Glue runs are reported by a message, not an alarm.
+        assert set(alarms) - {"executions-throttled", "no-fresh-records"} == expected
         for suffix in expected:
             namespace, metric, statistic, dimension, watched = DELIVERY_ALARMS[suffix]
             alarm = alarms[suffix]
@@ -197,14 +200,6 @@ def test_every_dead_letter_queue_failed_invocation_and_function_error_alarms(tem
             assert dimension_entry["Name"] == dimension
             assert json.dumps(dimension_entry["Value"]).count(watched) == 1, (suffix, dimension_entry)
             assert alarm["Threshold"] == 1 and alarm["AlarmActions"] == [{"Ref": "AlertsTopicCF7C81C9"}]
-
-
-def test_glue_failure_rule_matches_this_jobs_failed_runs(prod_template):
-    pattern = resource_named(prod_template, "AWS::Events::Rule", "MonitoringGlueJobRunFailed")["Properties"]["EventPattern"]
-    assert pattern["source"] == ["aws.glue"] and pattern["detail-type"] == ["Glue Job State Change"]
-    assert pattern["detail"]["state"] == ["FAILED", "TIMEOUT", "ERROR"]
-    (job_name,) = pattern["detail"]["jobName"]
-    assert job_name["Fn::Join"][1][0] == "json-to-pq-prod-"
 
 
 def test_cloudwatch_may_publish_to_the_encrypted_topic_for_this_account_only(prod_template):

@@ -110,6 +110,7 @@ def test_glue_and_workflow_log_group_names(prod_template):
     assert names == [
         "/aws-glue/jobs/json-to-pq-prod-${AWS::AccountId}-${AWS::Region}-${StackInstance}/error",
         "/aws-glue/jobs/json-to-pq-prod-${AWS::AccountId}-${AWS::Region}-${StackInstance}/output",
+        "/aws/lambda/glue-etl-pipeline-prod-report-failure-${StackInstance}",
         "/aws/vendedlogs/states/glue-etl-pipeline-prod-${StackInstance}",
     ]
 
@@ -309,13 +310,18 @@ def test_configured_rate_schedule_is_used(variant_templates):
     assert rule["ScheduleExpression"] == "rate(2 hours)"
 
 
-def test_dead_letter_queue_is_encrypted_and_ssl_only(prod_template):
-    queue = only_resource(prod_template, "AWS::SQS::Queue")["Properties"]
-    assert queue["KmsMasterKeyId"] == {"Fn::GetAtt": ["MessagingKey9A79A2B1", "Arn"]}
-    assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
-    policy = only_resource(prod_template, "AWS::SQS::QueuePolicy")["Properties"]["PolicyDocument"]["Statement"]
-    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in policy)
-    assert any(s.get("Principal") == {"Service": "events.amazonaws.com"} and s["Action"] == "sqs:SendMessage" for s in policy)
+def test_dead_letter_queues_are_encrypted_and_ssl_only(prod_template):
+    queues = prod_template.find_resources("AWS::SQS::Queue")
+    assert sorted(i.split("DeadLetterQueue")[0] for i in queues) == ["FailureReports", "Schedule"]
+    for queue_id, queue in queues.items():
+        assert queue["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": ["MessagingKey9A79A2B1", "Arn"]}
+        assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+        (policy,) = [
+            p["Properties"]["PolicyDocument"]["Statement"] for p in prod_template.find_resources("AWS::SQS::QueuePolicy").values()
+            if p["Properties"]["Queues"] == [{"Ref": queue_id}]
+        ]
+        assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in policy)
+        assert any(s.get("Principal") == {"Service": "events.amazonaws.com"} and s["Action"] == "sqs:SendMessage" for s in policy)
 
 
 def test_messaging_key_rotates_and_lets_eventbridge_use_it(prod_template):

@@ -56,6 +56,8 @@ class Workflow:
     client: object
     topic_arn: str
     plan: list
+    # The topic the report-failure function publishes to (the alerts topic, unless a test breaks the state machine's).
+    reporter_topic_arn: str = ""
     waits: list[float] = field(default_factory=list)
     window_waits: list[int] = field(default_factory=list)
 

@@ -7,8 +7,13 @@ import shutil
 import subprocess
 from datetime import datetime, timedelta
 
+import boto3
 import pytest
+from moto.events.models import EventPattern
 from moto.stepfunctions.parser.asl.component.common.retry import jitter_strategy_decl
+
+from glue_etl_pipeline.functions.report_failure import handler as report_failure
+from glue_etl_pipeline.workflow import WORKFLOW_ARGUMENT
 
 from tests.helpers import PROJECT_ROOT
 from tests.workflow.conftest import JOB_NAME, definition_with_tokens_resolved
@@ -168,3 +173,84 @@ def test_a_success_notice_that_cannot_be_sent_does_not_fail_a_successful_run(wor
     (succeeded,) = [e for e in result["history"] if e["type"] == "ExecutionSucceeded"]
     output = json.loads(succeeded["executionSucceededEventDetails"]["output"])
     assert "notificationError" in output and output["glue"]["JobRunState"] == "SUCCEEDED"
+
+
+# --- One incident, one message -------------------------------------------------------------------
+
+def reported_by_the_failure_function(workflow, template, result, monkeypatch) -> None:
+    """Deliver the events AWS would send for this execution's end and its Glue runs' ends to the
+    report-failure function, through the synthesized rules' patterns (moto's pattern engine)."""
+    resources = template.to_json()["Resources"]
+    state_machine_arn = workflow.client.describe_execution(executionArn=result["arn"])["stateMachineArn"]
+
+    def rule(name: str) -> EventPattern:
+        (raw,) = [
+            r["Properties"]["EventPattern"] for i, r in resources.items()
+            if r["Type"] == "AWS::Events::Rule" and i.startswith(f"FailureReports{name}")
+        ]
+        text = json.dumps(raw).replace('{"Ref": "WorkflowStateMachine8F1B1C15"}', json.dumps(state_machine_arn))
+        resolved = json.loads(text)
+        if "jobName" in resolved["detail"]:
+            resolved["detail"]["jobName"] = [JOB_NAME]
+        return EventPattern.load(json.dumps(resolved))
+
+    execution = workflow.client.describe_execution(executionArn=result["arn"])
+    events = [
+        {"source": "aws.states", "detail-type": "Step Functions Execution Status Change", "id": "e-execution",
+         "detail": {"executionArn": result["arn"], "stateMachineArn": state_machine_arn, "status": execution["status"]}},
+    ] + [
+        {"source": "aws.glue", "detail-type": "Glue Job State Change", "id": f"e-{run['Id']}",
+         "detail": {"jobName": JOB_NAME, "state": run["JobRunState"], "jobRunId": run["Id"], "message": "failed"}}
+        for run in workflow.job_runs()
+    ]
+    for name, value in {"TOPIC_ARN": workflow.reporter_topic_arn, "ENVIRONMENT": "PROD", "FAILURE_ERROR": "GlueEtlPipelineFailed",
+                        "WORKFLOW_ARGUMENT": WORKFLOW_ARGUMENT}.items():
+        monkeypatch.setenv(name, value)
+    report_failure.client.cache_clear()
+    rules = (rule("ExecutionEnded"), rule("JobRunFailed"))
+    for event in events:
+        if any(pattern.matches_event(event) for pattern in rules):
+            report_failure.handler(event, None)
+    report_failure.client.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [["FAILED"] * 4, ["TIMEOUT"] * 4, ["ERROR"] * 4, [("FAILED", "GlueEtlDataQualityFailed: travel.complaints: rule failed")]],
+    ids=["failed", "timed-out", "errored", "data-quality"],
+)
+def test_a_failed_execution_sends_exactly_one_message_with_its_cause(workflow, prod_template, plan, monkeypatch):
+    workflow.plan.extend(plan)
+    result = workflow.run(workflow.create(prod_template))
+    assert result["status"] == "FAILED"
+    workflow.reporter_topic_arn = workflow.topic_arn
+    reported_by_the_failure_function(workflow, prod_template, result, monkeypatch)
+    (notice,) = workflow.notifications()
+    assert notice["subject"] == "[PROD] Glue ETL pipeline failed" and "Cause: " in notice["message"]
+
+
+def test_an_execution_whose_own_notice_fails_is_reported_once_by_the_function(workflow, prod_template, monkeypatch):
+    reporter_topic = workflow.topic_arn
+    workflow.topic_arn = workflow.topic_arn.rsplit(":", 1)[0] + ":deleted-topic"
+    workflow.plan.extend(["FAILED"] * 4)
+    result = workflow.run(workflow.create(prod_template))
+    assert result["status"] == "FAILED"
+    workflow.topic_arn = workflow.reporter_topic_arn = reporter_topic
+    reported_by_the_failure_function(workflow, prod_template, result, monkeypatch)
+    (notice,) = workflow.notifications()
+    assert notice["subject"] == "[PROD] Glue ETL pipeline execution failed"
+    assert f"Execution: {result['arn']}" in notice["message"]
+
+
+def test_a_run_started_by_hand_outside_the_workflow_is_reported_once(workflow, prod_template, monkeypatch):
+    workflow.plan.append("FAILED")
+    glue = boto3.client("glue", region_name="us-east-1")
+    run_id = glue.start_job_run(JobName=JOB_NAME)["JobRunId"]
+    while glue.get_job_run(JobName=JOB_NAME, RunId=run_id)["JobRun"]["JobRunState"] in ("STARTING", "RUNNING"):
+        pass
+    workflow.reporter_topic_arn = workflow.topic_arn
+    result = workflow.run(workflow.create(prod_template))  # a later scheduled execution that succeeds
+    assert result["status"] == "SUCCEEDED"
+    reported_by_the_failure_function(workflow, prod_template, result, monkeypatch)
+    (notice,) = workflow.notifications()
+    assert notice["subject"] == "[PROD] Glue job run outside the workflow failed" and run_id in notice["message"]
