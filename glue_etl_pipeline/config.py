@@ -20,6 +20,13 @@ DEFAULT_NUMBER_OF_WORKERS = 2
 DEFAULT_JOB_TIMEOUT_MINUTES = 25
 DEFAULT_MAX_QUARANTINE_FRACTION = 0.1
 TRIGGERS = ("schedule", "s3", "both")
+EXECUTION_CLASSES = ("standard", "flex")
+# Flex runs: Glue 3.0 or later, Spark ETL, G.1X or G.2X workers (AWS Glue Developer Guide, "Configuring
+# job properties for Spark jobs", Execution class), and no job run queuing (a Flex job's
+# JobRunQueuingEnabled must be false). A Flex run may wait up to 20 minutes for capacity before it
+# starts (AWS Glue Developer Guide, "AWS Glue job run statuses", WAITING).
+FLEX_WORKER_TYPES = ("G.1X", "G.2X")
+FLEX_START_DELAY_MINUTES = 20
 REMOVAL_POLICIES = ("retain", "destroy")
 QUARANTINE_SUFFIX = "_quarantine"
 
@@ -63,17 +70,24 @@ DEFAULT_FRESHNESS_HOURS = 25
 MAX_FRESHNESS_HOURS = 168
 
 
-def execution_timeout_minutes(job_timeout_minutes: int, window_minutes: int, retry: RetryPolicy = RETRY_POLICY) -> int:
-    """An execution's time budget: the coalescing window, then one run's worth of attempts queued
-    ahead of ours in Glue (one run at a time), then our own attempts and retry waits."""
-    attempts_seconds = retry.total_attempts * job_timeout_minutes * 60 + retry.longest_total_wait_seconds
-    return window_minutes + math.ceil(2 * attempts_seconds / 60)
+def attempts_seconds(job_timeout_minutes: int, start_delay_minutes: int = 0, retry: RetryPolicy = RETRY_POLICY) -> int:
+    """The longest one run's attempts and retry waits take; each attempt may first wait
+    `start_delay_minutes` for capacity (Flex)."""
+    return retry.total_attempts * (start_delay_minutes + job_timeout_minutes) * 60 + retry.longest_total_wait_seconds
 
 
-def max_job_timeout_minutes(window_minutes: int = 0, retry: RetryPolicy = RETRY_POLICY) -> int:
+def execution_timeout_minutes(
+    job_timeout_minutes: int, window_minutes: int, start_delay_minutes: int = 0, retry: RetryPolicy = RETRY_POLICY
+) -> int:
+    """An execution's time budget: the coalescing window, then one run's worth of attempts ahead of
+    ours (one run at a time: queued in Glue, or, for Flex, waited out by the workflow), then our own."""
+    return window_minutes + math.ceil(2 * attempts_seconds(job_timeout_minutes, start_delay_minutes, retry) / 60)
+
+
+def max_job_timeout_minutes(window_minutes: int = 0, start_delay_minutes: int = 0, retry: RetryPolicy = RETRY_POLICY) -> int:
     """Longest job timeout whose execution budget fits MAX_EXECUTION_MINUTES."""
     timeout = 1
-    while execution_timeout_minutes(timeout + 1, window_minutes, retry) <= MAX_EXECUTION_MINUTES:
+    while execution_timeout_minutes(timeout + 1, window_minutes, start_delay_minutes, retry) <= MAX_EXECUTION_MINUTES:
         timeout += 1
     return timeout
 
@@ -129,6 +143,10 @@ class EnvironmentConfig:
     output_table_name: str | None = None
     quarantine_table_name: str | None = None
     freshness_hours: int = DEFAULT_FRESHNESS_HOURS
+    execution_class: str = "standard"
+    source_kms_key_arn: str | None = None
+    destination_kms_key_arn: str | None = None
+    quarantine_kms_key_arn: str | None = None
 
     @property
     def curated_database(self) -> str:
@@ -149,8 +167,22 @@ class EnvironmentConfig:
         return self.coalescing_window_minutes if self.on_object_created else 0
 
     @property
+    def flex(self) -> bool:
+        return self.execution_class == "flex"
+
+    @property
+    def start_delay_minutes(self) -> int:
+        """How long one attempt may wait for capacity before it starts."""
+        return FLEX_START_DELAY_MINUTES if self.flex else 0
+
+    @property
+    def queued_run_seconds(self) -> int:
+        """The longest a run ahead of this one may keep it waiting: that run's attempts."""
+        return attempts_seconds(self.job_timeout_minutes, self.start_delay_minutes)
+
+    @property
     def execution_timeout_minutes(self) -> int:
-        return execution_timeout_minutes(self.job_timeout_minutes, self.window_minutes)
+        return execution_timeout_minutes(self.job_timeout_minutes, self.window_minutes, self.start_delay_minutes)
 
     @property
     def scheduled(self) -> bool:
@@ -199,6 +231,10 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
 _SNS_TOPIC_ARN = re.compile(
     r"^arn:aws(-cn|-us-gov|-iso|-iso-b)?:sns:[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}:\d{12}:[A-Za-z0-9_-]{1,256}$"
+)
+_KMS_KEY_ARN = re.compile(
+    r"^arn:aws(-cn|-us-gov|-iso|-iso-b)?:kms:[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}:\d{12}:key/"
+    r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$"
 )
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _KEY_PART = re.compile(r"^[^*\s]{1,512}$")
@@ -305,6 +341,7 @@ def parse_job_timeout(value: str) -> int:
     return _BoundedInt(1, max_job_timeout_minutes())(value)
 
 
+_KMS_KEY_RULE = "expected a KMS key ARN, arn:aws:kms:<region>:<account>:key/<key id> (an alias cannot be granted)"
 _GLUE_NAME_RULE = "expected lower-case letters, digits and underscores (Glue stores catalog names in lower case)"
 
 # key -> parser; a key without a default in EnvironmentConfig is required.
@@ -335,6 +372,10 @@ _PARSERS: Mapping[str, Callable[[str], object]] = {
     "output_table_name": _Matching(_GLUE_NAME, _GLUE_NAME_RULE),
     "quarantine_table_name": _Matching(_GLUE_NAME, _GLUE_NAME_RULE),
     "freshness_hours": _BoundedInt(1, MAX_FRESHNESS_HOURS),
+    "execution_class": _OneOf(EXECUTION_CLASSES),
+    "source_kms_key_arn": _Matching(_KMS_KEY_ARN, _KMS_KEY_RULE),
+    "destination_kms_key_arn": _Matching(_KMS_KEY_ARN, _KMS_KEY_RULE),
+    "quarantine_kms_key_arn": _Matching(_KMS_KEY_ARN, _KMS_KEY_RULE),
 }
 _REQUIRED = ("glue_db", "table_name", "destination_s3_location")
 
@@ -386,11 +427,22 @@ def _parse_environment(source: _Source) -> EnvironmentConfig:
             destination.bucket, destination.prefix.rstrip("/") + QUARANTINE_SUFFIX + "/"
         )
     env = EnvironmentConfig(name=source.section, **parsed)
+    if env.flex and env.worker_type not in FLEX_WORKER_TYPES:
+        raise source.error("worker_type", f"expected {' or '.join(FLEX_WORKER_TYPES)} with execution_class = flex (Glue Flex runs no other)")
     if env.execution_timeout_minutes > MAX_EXECUTION_MINUTES:
+        flex = f" and Flex's {FLEX_START_DELAY_MINUTES}-minute start delay per attempt" if env.flex else ""
         raise source.error(
             "job_timeout_minutes",
-            f"expected at most {max_job_timeout_minutes(env.window_minutes)} with a {env.window_minutes}-minute "
-            f"coalescing window: the window, a queued run's attempts and this run's must fit {MAX_EXECUTION_MINUTES} minutes",
+            f"expected at most {max_job_timeout_minutes(env.window_minutes, env.start_delay_minutes)} with a "
+            f"{env.window_minutes}-minute coalescing window{flex}: the window, the attempts of a run ahead of it and this run's "
+            f"must fit {MAX_EXECUTION_MINUTES} minutes",
+        )
+    if env.source_kms_key_arn and env.source_s3_location is None:
+        raise source.error("source_kms_key_arn", "applies only to source_s3_location; the stack's own raw bucket is SSE-S3")
+    if env.quarantine_kms_key_arn and env.quarantine_kms_key_arn != env.destination_kms_key_arn:
+        raise source.error(
+            "quarantine_kms_key_arn",
+            "must be destination_kms_key_arn's key: a Glue security configuration encrypts all of a job's S3 writes with one key",
         )
     if env.curated_database == env.glue_db and env.table_name in (env.curated_table, env.quarantine_table):
         raise source.error(

@@ -97,12 +97,18 @@ class EtlJob(Construct):
         self.key = self._encryption_key(config)
         for stream in ("error", "output"):
             retained_log_group(self, f"{stream.capitalize()}Logs", f"{log_group_prefix}/{stream}", self.key)
-        # Bookmarks under the job's own key; output stays SSE-S3 so its readers need no key grant.
+        # Bookmarks under the job's own key. Writes are SSE-KMS under destination_kms_key_arn when it
+        # is set (a bucket policy may require it), else SSE-S3 so their readers need no key grant: the
+        # security configuration's S3 setting applies to everything the job writes to S3 (AWS Glue
+        # Developer Guide, "Encrypting data written by AWS Glue").
         # CloudWatch encryption is left out on purpose: with it Glue writes to log groups whose
         # names carry the security configuration's (AWS Glue Developer Guide, "Encrypting logs
         # written to CloudWatch Logs"), not to the groups above, which are already encrypted with
         # the same key (CloudWatch Logs User Guide, "Encrypt log data in CloudWatch Logs using AWS KMS").
+        write_key = config.destination_kms_key_arn
         settings = {"bookmarks": "CSE-KMS", "s3": "SSE-S3"}
+        if write_key:
+            settings = {**settings, "s3": "SSE-KMS", "s3_key": write_key}
         security_configuration = glue.SecurityConfiguration(
             self,
             "SecurityConfiguration",
@@ -111,20 +117,20 @@ class EtlJob(Construct):
             removal_policy=RemovalPolicy.DESTROY,
             security_configuration_name=f"{self.job_name}-security-{settings_digest(settings)}",
             job_bookmarks_encryption=glue.JobBookmarksEncryption.client_side_kms(self.key),
-            s3_encryption=glue.S3Encryption.s3_managed(),
+            s3_encryption=(
+                glue.S3Encryption.kms(kms.Key.from_key_arn(self, "WriteKey", write_key)) if write_key else glue.S3Encryption.s3_managed()
+            ),
         )
         skip_checkov(
             security_configuration,
             "CKV_AWS_99",
             "CloudWatch encryption is left out on purpose: the job's log groups are encrypted with the job's "
             "key by the stack, and with it Glue would write to renamed groups instead. Bookmarks are CSE-KMS, "
-            "S3 output SSE-S3.",
+            "S3 output SSE-S3 or SSE-KMS under the configured destination key.",
         )
         self._grant_permissions(config, source, log_group_prefix)
 
-        self.job = glue.PySparkEtlJob(
-            self,
-            "Job",
+        job_properties = dict(
             job_name=self.job_name,
             description=f"Reads {config.glue_db}.{config.table_name} (JSON) and writes Parquet ({config.name})",
             role=self.role,
@@ -138,7 +144,6 @@ class EtlJob(Construct):
             ),
             security_configuration=security_configuration,
             max_concurrent_runs=1,
-            job_run_queuing_enabled=True,
             # The state machine owns retries; Glue retrying too would multiply the attempts.
             max_retries=0,
             timeout=Duration.minutes(config.job_timeout_minutes),
@@ -156,6 +161,13 @@ class EtlJob(Construct):
                 "--custom-logGroup-prefix": log_group_prefix,
             },
         )
+        if config.flex:
+            # A Flex job runs on spare capacity and has no run queue (CDK sets JobRunQueuingEnabled
+            # false): the workflow waits out a run ahead of it instead (workflow.py).
+            self.job: glue.IJob = glue.PySparkFlexEtlJob(self, "Job", **job_properties)
+        else:
+            # A start while a run is active waits in Glue's queue instead of failing.
+            self.job = glue.PySparkEtlJob(self, "Job", job_run_queuing_enabled=True, **job_properties)
 
         acknowledge(
             self.job,
@@ -205,6 +217,26 @@ class EtlJob(Construct):
         writes = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
         self._grant_s3(config.destination_s3_location, writes)
         self._grant_s3(config.quarantine_s3_location, writes)
+        # Customer keys, used only through S3 in this region: reading an SSE-KMS object takes
+        # kms:Decrypt; writing one takes kms:GenerateDataKey and kms:Encrypt, and a multipart upload
+        # or a copy of it kms:Decrypt (Amazon S3 User Guide, "Using server-side encryption with AWS KMS
+        # keys", Permissions; AWS Glue Developer Guide, "Setting up encryption in AWS Glue").
+        via_s3 = {"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}}
+        if config.source_kms_key_arn:
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="DecryptSourceObjects", actions=["kms:Decrypt"], resources=[config.source_kms_key_arn], conditions=via_s3
+                )
+            )
+        if config.destination_kms_key_arn:
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="EncryptWrittenObjects",
+                    actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                    resources=[config.destination_kms_key_arn],
+                    conditions=via_s3,
+                )
+            )
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadOwnCatalogTable",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from aws_cdk import Duration
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_kms as kms
@@ -22,6 +24,9 @@ JOB_RUN_ERROR = "GlueJobRunFailed"
 # Set on every run the workflow starts (its execution): a failed run without it was started by
 # someone else, and the report-failure function reports it (see failure_reports.py).
 WORKFLOW_ARGUMENT = "--workflow_execution"
+# Step Functions names a service integration's error after the service and the API's exception.
+CONCURRENT_RUNS_ERROR = "Glue.ConcurrentRunsExceededException"
+CONCURRENT_RUNS_POLL_SECONDS = 60
 SUCCESS_MESSAGE = "The Glue ETL pipeline succeeded in environment {}.\n\nState machine: {}\nExecution: {}\nJob run: {}"
 FAILURE_MESSAGE = (
     "The Glue ETL pipeline failed in environment {}.\n\n"
@@ -71,6 +76,15 @@ class EtlWorkflow(Construct):
             )
             .otherwise(sfn.Fail(self, "Job run failed", error=JOB_RUN_ERROR, cause_path="$.error.Cause"))
         )
+        if config.flex:
+            # A Flex job has no run queue, so Glue refuses a start while a run is active. Waiting it out
+            # here takes the place of Glue's queue, within the same share of the time budget.
+            run_job.add_retry(
+                errors=[CONCURRENT_RUNS_ERROR],
+                interval=Duration.seconds(CONCURRENT_RUNS_POLL_SECONDS),
+                backoff_rate=1,
+                max_attempts=math.ceil(config.queued_run_seconds / CONCURRENT_RUNS_POLL_SECONDS),
+            )
         run_job.add_catch(classify, errors=[sfn.Errors.ALL], result_path="$.error")
         # The one branch's output (the input plus the job run) is what follows the attempt.
         attempt = sfn.Parallel(self, "Attempt", output_path="$[0]")

@@ -87,6 +87,13 @@ def variant_templates(project_config, tmp_path_factory) -> dict[str, Template]:
             base, name="FILTERED", trigger="s3", event_key_prefix="complaints/incoming/", event_key_suffix=".json"
         ),
         dataclasses.replace(
+            base,
+            name="KEYS",
+            source_kms_key_arn="arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            destination_kms_key_arn="arn:aws:kms:eu-west-1:123456789012:key/0987dcba-09fe-87dc-65ba-ab0987654321",
+        ),
+        dataclasses.replace(base, name="FLEX", execution_class="flex", job_timeout_minutes=8),
+        dataclasses.replace(
             base, name="CATALOG", output_database="analytics", output_table_name="complaints_clean", quarantine_table_name="complaints_rejected"
         ),
     )

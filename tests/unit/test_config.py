@@ -102,7 +102,7 @@ def test_a_long_window_lowers_the_job_timeout_limit(tmp_path):
     text = section(trigger="s3", coalescing_window_minutes="60", job_timeout_minutes="25")
     assert error_for(tmp_path, text) == (
         "environment.conf [DEV] job_timeout_minutes = '25': expected at most 22 with a 60-minute coalescing window: "
-        "the window, a queued run's attempts and this run's must fit 240 minutes"
+        "the window, the attempts of a run ahead of it and this run's must fit 240 minutes"
     )
     env = load_config(write(tmp_path, section(trigger="s3", coalescing_window_minutes="60", job_timeout_minutes="22"))).environments[0]
     assert env.execution_timeout_minutes == 239
@@ -455,3 +455,90 @@ def test_a_percent_sign_is_a_plain_character(tmp_path):
 )
 def test_location_and_schedule_messages_in_full(tmp_path, key, value, message):
     assert error_for(tmp_path, section(**{key: value})) == f"environment.conf [DEV] {key} = '{value}': {message}"
+
+
+# --- Customer-managed keys and Flex --------------------------------------------------------------
+
+KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+OTHER_KEY = "arn:aws:kms:eu-west-1:123456789012:key/mrk-1234567890abcdef1234567890abcdef"
+
+
+def test_keys_are_optional_and_read_when_given(tmp_path):
+    (plain,) = load_config(write(tmp_path, VALID_DEV)).environments
+    assert plain.source_kms_key_arn is plain.destination_kms_key_arn is plain.quarantine_kms_key_arn is None
+    text = section(source_kms_key_arn=OTHER_KEY, destination_kms_key_arn=KEY, quarantine_kms_key_arn=KEY)
+    (env,) = load_config(write(tmp_path, text)).environments
+    assert (env.source_kms_key_arn, env.destination_kms_key_arn, env.quarantine_kms_key_arn) == (OTHER_KEY, KEY, KEY)
+
+
+@pytest.mark.parametrize("key", ["source_kms_key_arn", "destination_kms_key_arn", "quarantine_kms_key_arn"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "arn:aws:kms:eu-west-1:123456789012:alias/producer",  # an alias cannot be granted
+        "1234abcd-12ab-34cd-56ef-1234567890ab",  # a bare key id
+        "arn:aws:kms:eu-west-1:1234:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:s3:::bucket",
+        KEY + "x",
+    ],
+)
+def test_a_key_that_is_not_a_key_arn_is_named_in_one_line(tmp_path, key, value):
+    assert error_for(tmp_path, section(**{key: value})) == (
+        f"environment.conf [DEV] {key} = '{value}': expected a KMS key ARN, "
+        "arn:aws:kms:<region>:<account>:key/<key id> (an alias cannot be granted)"
+    )
+
+
+def test_the_quarantine_is_written_under_the_destination_key_only(tmp_path):
+    message = error_for(tmp_path, section(destination_kms_key_arn=KEY, quarantine_kms_key_arn=OTHER_KEY))
+    assert message == (
+        f"environment.conf [DEV] quarantine_kms_key_arn = '{OTHER_KEY}': must be destination_kms_key_arn's key: "
+        "a Glue security configuration encrypts all of a job's S3 writes with one key"
+    )
+    assert "must be destination_kms_key_arn's key" in error_for(tmp_path, section(quarantine_kms_key_arn=KEY))
+
+
+def test_a_source_key_needs_an_existing_source(tmp_path):
+    text = section(trigger="s3", source_kms_key_arn=KEY).replace("source_s3_location = s3://raw-bucket/complaints/\n", "")
+    assert error_for(tmp_path, text) == (
+        f"environment.conf [DEV] source_kms_key_arn = '{KEY}': applies only to source_s3_location; "
+        "the stack's own raw bucket is SSE-S3"
+    )
+
+
+def test_execution_class_defaults_to_standard_and_accepts_flex(tmp_path):
+    (standard,) = load_config(write(tmp_path, VALID_DEV)).environments
+    assert (standard.execution_class, standard.flex, standard.start_delay_minutes) == ("standard", False, 0)
+    (flex,) = load_config(write(tmp_path, section(execution_class="flex", job_timeout_minutes="8"))).environments
+    assert (flex.execution_class, flex.flex, flex.start_delay_minutes) == ("flex", True, 20)
+    # Every attempt (of this run and of one ahead of it) may wait 20 minutes for capacity first:
+    # 2 x (4 attempts x (20 + 8) minutes + 70 s of retry waits) = 226.3, rounded up.
+    assert flex.execution_timeout_minutes == 227
+    assert flex.queued_run_seconds == 4 * 28 * 60 + 70
+
+
+def test_an_unknown_execution_class_is_named(tmp_path):
+    assert error_for(tmp_path, section(execution_class="FLEX")) == (
+        "environment.conf [DEV] execution_class = 'FLEX': expected one of standard, flex"
+    )
+
+
+@pytest.mark.parametrize("worker_type", ["G.4X", "R.1X"])
+def test_flex_runs_only_on_the_worker_types_glue_documents(tmp_path, worker_type):
+    text = section(execution_class="flex", worker_type=worker_type, job_timeout_minutes="8")
+    assert error_for(tmp_path, text) == (
+        f"environment.conf [DEV] worker_type = '{worker_type}': expected G.1X or G.2X with execution_class = flex (Glue Flex runs no other)"
+    )
+
+
+def test_flex_start_delays_lower_the_job_timeout_limit(tmp_path):
+    limit = max_job_timeout_minutes(0, 20)
+    assert execution_timeout_minutes(limit, 0, 20) <= MAX_EXECUTION_MINUTES < execution_timeout_minutes(limit + 1, 0, 20)
+    (env,) = load_config(write(tmp_path, section(execution_class="flex", job_timeout_minutes=str(limit)))).environments
+    assert env.execution_timeout_minutes <= MAX_EXECUTION_MINUTES
+    message = error_for(tmp_path, section(execution_class="flex", job_timeout_minutes=str(limit + 1)))
+    assert message == (
+        f"environment.conf [DEV] job_timeout_minutes = '{limit + 1}': expected at most {limit} with a 0-minute coalescing "
+        "window and Flex's 20-minute start delay per attempt: the window, the attempts of a run ahead of it and this "
+        "run's must fit 240 minutes"
+    )

@@ -142,6 +142,7 @@ class Request:
     resource_policy_of: str | None = None  # logical-id fragment of the resource whose policy applies
     resource_type: str | None = None
     account: str = ACCOUNT
+    resource_policy: dict | None = None  # a policy given literally, for a resource the stack does not own
 
 
 def simulate(resolved: Resolved, requests: list[Request]) -> list[str]:
@@ -152,7 +153,7 @@ def simulate(resolved: Resolved, requests: list[Request]) -> list[str]:
         else:
             role_id = resolved.logical_id("AWS::IAM::Role", request.principal)
             principal, identity = resolved.arn(role_id), resolved.identity_policies(role_id)
-        resource_policy = None
+        resource_policy = request.resource_policy
         if request.resource_policy_of:
             resource_policy = resolved.resource_policy(resolved.logical_id(request.resource_type, request.resource_policy_of))
         simulation = {
@@ -391,3 +392,51 @@ def test_the_log_key_names_each_log_group_exactly_and_no_longer_name(templates, 
     assert named == groups and all("*" not in arn and "?" not in arn for arn in named)
     longer = [arn.replace("/error", "-backfill/error") for arn in groups if arn.endswith("/error")] + [f"{arn}-backfill" for arn in groups]
     assert not set(longer) & set(named)
+
+
+SOURCE_KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+DESTINATION_KEY = "arn:aws:kms:eu-west-1:123456789012:key/0987dcba-09fe-87dc-65ba-ab0987654321"
+VIA_S3 = (("kms:ViaService", f"s3.{REGION}.amazonaws.com"),)
+
+
+def customer_key_requests(keys_configured: bool) -> list[Request]:
+    """The job role's use of the producer's and the destination's keys: through S3 only, each for its purpose.
+
+    The keys' own policies belong to their owners (who must allow the job role, see README); the
+    simulation covers what this stack grants, the identity policy.
+    """
+    granted = ALLOWED if keys_configured else DENIED
+    role = "EtlJobRole"
+    # A key's default policy: the account's IAM policies decide (AWS KMS Developer Guide, "Default key policy").
+    default_key_policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"}],
+    }
+
+    def use(action: str, key: str, expected: str, context=VIA_S3) -> Request:
+        return Request(role, action, key, expected, context, resource_policy=default_key_policy)
+
+    return [
+        use("kms:Decrypt", SOURCE_KEY, granted),
+        use("kms:GenerateDataKey", DESTINATION_KEY, granted),
+        use("kms:Encrypt", DESTINATION_KEY, granted),
+        use("kms:Decrypt", DESTINATION_KEY, granted),
+        # Refused: the keys outside S3, the source key for writing, other keys, key administration.
+        use("kms:Decrypt", SOURCE_KEY, DENIED, ()),
+        use("kms:GenerateDataKey", DESTINATION_KEY, DENIED, (("kms:ViaService", f"sqs.{REGION}.amazonaws.com"),)),
+        use("kms:GenerateDataKey", SOURCE_KEY, DENIED),
+        use("kms:Encrypt", SOURCE_KEY, DENIED),
+        use("kms:Decrypt", SOURCE_KEY.replace("1234abcd", "99999999"), DENIED),
+        use("kms:ScheduleKeyDeletion", DESTINATION_KEY, DENIED),
+        use("kms:CreateGrant", DESTINATION_KEY, DENIED),
+    ]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="the simulator runs on Node.js, installed by make test")
+@pytest.mark.parametrize("environment", ["KEYS", "PROD"])
+def test_the_job_may_use_the_configured_customer_keys_through_s3_and_nothing_else(templates, variant_templates, environment):
+    template = variant_templates["KEYS"] if environment == "KEYS" else templates["PROD"]
+    resolved = Resolved(template.to_json(), f"GlueEtlPipeline-{environment}")
+    requests = customer_key_requests(keys_configured=environment == "KEYS")
+    outcomes = simulate(resolved, requests)
+    assert [(r.action, r.resource, r.context, got) for r, got in zip(requests, outcomes) if got != r.expected] == []

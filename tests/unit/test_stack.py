@@ -9,6 +9,7 @@ from aws_cdk.assertions import Match
 
 from glue_etl_pipeline.config import RETRY_POLICY
 from tests.helpers import PROJECT_ROOT, only_resource, policy_statements, resource_named
+from tests.workflow.conftest import definition_with_tokens_resolved
 
 
 def definition_of(template) -> dict:
@@ -370,3 +371,55 @@ def test_imported_topic_is_used_not_created(variant_templates):
 )
 def test_stack_outputs(prod_template, output, value):
     assert prod_template.find_outputs(output)[output]["Value"] == value
+
+
+# --- Customer-managed keys and Flex --------------------------------------------------------------
+
+SOURCE_KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+DESTINATION_KEY = "arn:aws:kms:eu-west-1:123456789012:key/0987dcba-09fe-87dc-65ba-ab0987654321"
+
+
+def test_writes_use_sse_kms_under_the_destination_key_when_one_is_given(variant_templates, prod_template):
+    configuration = only_resource(variant_templates["KEYS"], "AWS::Glue::SecurityConfiguration")["Properties"]
+    assert configuration["EncryptionConfiguration"]["S3Encryptions"] == [{"S3EncryptionMode": "SSE-KMS", "KmsKeyArn": DESTINATION_KEY}]
+    plain = only_resource(prod_template, "AWS::Glue::SecurityConfiguration")["Properties"]
+    # Another setting, another name: the replacement is created before the old configuration is deleted.
+    assert joined(configuration["Name"]) != joined(plain["Name"])
+
+
+def test_the_job_role_uses_the_customer_keys_only_through_s3(variant_templates, prod_template):
+    statements = {s.get("Sid"): s for s in policy_statements(variant_templates["KEYS"], "EtlJobRole")}
+    via_s3 = {"StringEquals": {"kms:ViaService": {"Fn::Join": ["", ["s3.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}}}
+    assert statements["DecryptSourceObjects"] == {
+        "Sid": "DecryptSourceObjects", "Action": "kms:Decrypt", "Effect": "Allow", "Resource": SOURCE_KEY, "Condition": via_s3,
+    }
+    assert statements["EncryptWrittenObjects"] == {
+        "Sid": "EncryptWrittenObjects", "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], "Effect": "Allow",
+        "Resource": DESTINATION_KEY, "Condition": via_s3,
+    }
+    assert not {"DecryptSourceObjects", "EncryptWrittenObjects"} & {s.get("Sid") for s in policy_statements(prod_template, "EtlJobRole")}
+
+
+def test_a_flex_job_runs_flex_without_a_run_queue_and_the_workflow_waits_out_a_run_ahead(variant_templates, prod_template):
+    job = only_resource(variant_templates["FLEX"], "AWS::Glue::Job")["Properties"]
+    assert (job["ExecutionClass"], job["JobRunQueuingEnabled"], job["WorkerType"]) == ("FLEX", False, "G.1X")
+    standard = only_resource(prod_template, "AWS::Glue::Job")["Properties"]
+    assert standard.get("ExecutionClass", "STANDARD") == "STANDARD" and standard["JobRunQueuingEnabled"] is True
+
+    def run_job(template) -> dict:
+        definition = json.loads(
+            definition_with_tokens_resolved(
+                template, {"AWS::Partition": "aws", "EtlJob5EDC7C77": "job", "AlertsTopicCF7C81C9": "arn:aws:sns:eu-west-1:123456789012:t"}
+            )
+        )
+        return definition["States"]["Attempt"]["Branches"][0]["States"]["Run Glue job"], definition["TimeoutSeconds"]
+
+    flex_run_job, flex_timeout = run_job(variant_templates["FLEX"])
+    (retry,) = flex_run_job["Retry"]
+    # One run's attempts ahead of this one: 4 x (20 + 8) minutes + 70 s, polled every minute.
+    assert retry == {
+        "ErrorEquals": ["Glue.ConcurrentRunsExceededException"], "IntervalSeconds": 60, "MaxAttempts": 114, "BackoffRate": 1,
+    }
+    assert "Retry" not in run_job(prod_template)[0]
+    # The execution's budget counts each attempt's possible 20-minute wait for capacity.
+    assert (flex_timeout, run_job(prod_template)[1]) == (227 * 60, 203 * 60)
