@@ -157,6 +157,7 @@ class EtlJob(Construct):
                 "--outputpath": config.destination_s3_location.uri,
                 "--quarantinepath": config.quarantine_s3_location.uri,
                 "--max_quarantine_fraction": str(config.max_quarantine_fraction),
+                "--max_bytes_per_run": str(config.max_megabytes_per_run * 1024 * 1024),
                 "--job-bookmark-option": "job-bookmark-enable",
                 "--custom-logGroup-prefix": log_group_prefix,
             },

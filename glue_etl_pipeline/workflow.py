@@ -21,6 +21,7 @@ from gluescripts.etl.errors import DATA_QUALITY_FAILED
 FAILURE_ERROR = "GlueEtlPipelineFailed"
 DATA_QUALITY_ERROR = "DataQualityFailed"
 JOB_RUN_ERROR = "GlueJobRunFailed"
+JOB_RUN_STOPPED_ERROR = "GlueJobRunStopped"
 # Set on every run the workflow starts (its execution): a failed run without it was started by
 # someone else, and the report-failure function reports it (see failure_reports.py).
 WORKFLOW_ARGUMENT = "--workflow_execution"
@@ -68,12 +69,18 @@ class EtlWorkflow(Construct):
         # JobRun JSON) is re-raised under its own name and not retried, since a rerun would only
         # repeat it; anything else is re-raised as a job failure and retried with backoff and jitter.
         # A Fail state may not raise a "States." name, hence the pipeline's own names.
+        # A run someone stopped (JobRunState STOPPED, in the cause's JobRun JSON with or without a
+        # space after the colon) is their decision: not retried either.
+        stopped = sfn.Condition.or_(
+            *(sfn.Condition.string_matches("$.error.Cause", f'*"JobRunState":{space}"STOPPED"*') for space in ("", " "))
+        )
         classify = (
             sfn.Choice(self, "Classify failure")
             .when(
                 sfn.Condition.string_matches("$.error.Cause", f"*{DATA_QUALITY_FAILED}*"),
                 sfn.Fail(self, "Data quality failed", error=DATA_QUALITY_ERROR, cause_path="$.error.Cause"),
             )
+            .when(stopped, sfn.Fail(self, "Job run stopped", error=JOB_RUN_STOPPED_ERROR, cause_path="$.error.Cause"))
             .otherwise(sfn.Fail(self, "Job run failed", error=JOB_RUN_ERROR, cause_path="$.error.Cause"))
         )
         if config.flex:
@@ -86,10 +93,26 @@ class EtlWorkflow(Construct):
                 max_attempts=math.ceil(config.queued_run_seconds / CONCURRENT_RUNS_POLL_SECONDS),
             )
         run_job.add_catch(classify, errors=[sfn.Errors.ALL], result_path="$.error")
+        # Step Functions' .sync may also return a STOPPED run as the task's result rather than fail
+        # the task (moto's port of LocalStack's integration does): either way it ends as a stopped run.
+        finished = (
+            sfn.Choice(self, "Run stopped?")
+            .when(
+                sfn.Condition.string_equals("$.glue.JobRunState", "STOPPED"),
+                sfn.Fail(
+                    self,
+                    "Stopped run",
+                    error=JOB_RUN_STOPPED_ERROR,
+                    cause_path=sfn.JsonPath.format("Job run {} was stopped", sfn.JsonPath.string_at("$.glue.JobRunId")),
+                ),
+            )
+            .otherwise(sfn.Pass(self, "Run finished"))
+        )
+        run_job.next(finished)
         # The one branch's output (the input plus the job run) is what follows the attempt.
         attempt = sfn.Parallel(self, "Attempt", output_path="$[0]")
         attempt.branch(run_job)
-        attempt.add_retry(errors=[DATA_QUALITY_ERROR], max_attempts=0)
+        attempt.add_retry(errors=[DATA_QUALITY_ERROR, JOB_RUN_STOPPED_ERROR], max_attempts=0)
         attempt.add_retry(
             errors=[sfn.Errors.ALL],
             max_attempts=RETRY_POLICY.max_attempts,

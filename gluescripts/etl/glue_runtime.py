@@ -69,11 +69,19 @@ class GlueRuntime:
         so a line cast back to text need not be the line. Glue's reader is therefore asked only which
         files this run reads (`attachFilename`, an Amazon S3 connection option), and Spark's text
         reader, which never types, reads those files.
+
+        A run takes at most `max_bytes_per_run` of new files (`boundedSize`, AWS Glue Developer
+        Guide, "Workload partitioning with bounded execution"); the rest stays unread for the next run.
         """
         location = boto3.client("glue").get_table(DatabaseName=database, Name=table)["Table"]["StorageDescriptor"]["Location"]
         tracked = self.glue_context.create_dynamic_frame.from_options(
             connection_type="s3",
-            connection_options={"paths": [location], "recurse": True, "attachFilename": SOURCE_FILE},
+            connection_options={
+                "paths": [location],
+                "recurse": True,
+                "attachFilename": SOURCE_FILE,
+                "boundedSize": self.args["max_bytes_per_run"],
+            },
             format="csv",
             format_options={"separator": _NO_SEPARATOR, "quoteChar": -1, "withHeader": False},
             transformation_ctx=f"read_{database}_{table}",

@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame
 from gluescripts.etl.bundled import RULESET_FILE, SCHEMA_FILE, bundled_text
 from gluescripts.etl.errors import DataQualityFailed
 from gluescripts.etl.metrics import (
-    RECORDS_MALFORMED, RECORDS_QUARANTINED, RECORDS_READ, RECORDS_WITH_UNKNOWN_FIELDS, RECORDS_WRITTEN, run_metrics,
+    BATCHES_FAILED, RECORDS_MALFORMED, RECORDS_QUARANTINED, RECORDS_READ, RECORDS_WITH_UNKNOWN_FIELDS, RECORDS_WRITTEN, run_metrics,
 )
 from gluescripts.etl.pipeline import BatchReport, Sink, process_batch
 from gluescripts.etl.quality import QualityResults
@@ -26,7 +26,9 @@ from gluescripts.etl.schema import load_schema
 
 # Glue adds JOB_ID, JOB_RUN_ID, SECURITY_CONFIGURATION, TempDir and the bookmark option itself;
 # naming them here would make getResolvedOptions reject them as reserved.
-JOB_ARGUMENTS = ["JOB_NAME", "environment", "dbname", "table", "outputpath", "quarantinepath", "max_quarantine_fraction"]
+JOB_ARGUMENTS = [
+    "JOB_NAME", "environment", "dbname", "table", "outputpath", "quarantinepath", "max_quarantine_fraction", "max_bytes_per_run",
+]
 LOG = logging.getLogger("json_to_pq")
 COUNTS = (RECORDS_READ, RECORDS_WRITTEN, RECORDS_QUARANTINED, RECORDS_MALFORMED, RECORDS_WITH_UNKNOWN_FIELDS)
 
@@ -64,7 +66,9 @@ def run_job(argv: list[str], runtime_factory: Callable[[dict], JobRuntime]) -> B
         LOG.info("no new records in %s; nothing to do", table)
         runtime.commit()
         # Published all the same: the freshness alarm tells "ran, found nothing" from "never ran".
-        runtime.publish_metrics(run_metrics(args["environment"], time.monotonic() - started, dict.fromkeys(COUNTS, 0)))
+        runtime.publish_metrics(
+            run_metrics(args["environment"], time.monotonic() - started, {**dict.fromkeys(COUNTS, 0), BATCHES_FAILED: 0})
+        )
         return None
     report = process_batch(
         records, schema, ruleset, runtime.evaluate, max_fraction, runtime.sink(args["outputpath"], args["quarantinepath"])
@@ -76,8 +80,14 @@ def run_job(argv: list[str], runtime_factory: Callable[[dict], JobRuntime]) -> B
             report.with_unknown_fields, table, ", ".join(report.unknown_fields),
         )
     if not report.passed:
+        # Published before the verdict is raised, so the dashboard shows the share that failed the batch.
+        runtime.publish_metrics(
+            run_metrics(args["environment"], time.monotonic() - started, {**report.metric_counts(), BATCHES_FAILED: 1})
+        )
         raise DataQualityFailed(f"{table}: " + "; ".join(report.failures))
     runtime.commit()
     LOG.info("read %d, written %d, quarantined %d", report.read, report.written, report.quarantined)
-    runtime.publish_metrics(run_metrics(args["environment"], time.monotonic() - started, report.metric_counts()))
+    runtime.publish_metrics(
+        run_metrics(args["environment"], time.monotonic() - started, {**report.metric_counts(), BATCHES_FAILED: 0})
+    )
     return report

@@ -10,6 +10,8 @@ ENVIRONMENT = "Environment"
 RECORDS_READ, RECORDS_WRITTEN, RECORDS_QUARANTINED = "RecordsRead", "RecordsWritten", "RecordsQuarantined"
 RECORDS_MALFORMED, RECORDS_WITH_UNKNOWN_FIELDS = "RecordsMalformed", "RecordsWithUnknownFields"
 RUN_DURATION = "RunDurationSeconds"
+# 1 for a batch that failed its checks (nothing written), 0 for every other run.
+BATCHES_FAILED = "BatchesFailed"
 
 
 def run_metrics(environment: str, duration_seconds: float, counts: dict[str, int]) -> list[dict]:

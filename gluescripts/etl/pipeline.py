@@ -222,7 +222,9 @@ def _route_and_write(
         )
 
     if failures:
-        return report(0, 0, failures)
+        # Nothing is written; the count of records that broke the rules still goes out with the
+        # report (and its metrics), so the quarantined share that failed the batch can be seen.
+        return report(0, expected_quarantine, failures)
 
     # Every quarantined record as it arrived (the line, or its object of the line), with its reasons.
     quarantine = routed.filter(is_quarantined).select(F.col(RAW).alias("record"), F.col(_REASONS).alias(REASONS))

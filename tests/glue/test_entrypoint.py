@@ -21,6 +21,8 @@ import boto3
 import pytest
 from awsglue.dynamicframe import DynamicFrameCollection
 from moto import mock_aws
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.core import DEFAULT_ACCOUNT_ID
 from pyspark.sql import functions as F
 
 from tests.helpers import only_resource
@@ -196,9 +198,17 @@ def test_glue_starts_the_shipped_script_with_the_bookmark_option_in_job_init(glu
     # The run's metrics, in one PutMetricData call to the pipeline's namespace, for this environment.
     metrics = boto3.client("cloudwatch").list_metrics(Namespace="GlueEtlPipeline")["Metrics"]
     assert sorted(m["MetricName"] for m in metrics) == [
-        "RecordsMalformed", "RecordsQuarantined", "RecordsRead", "RecordsWithUnknownFields", "RecordsWritten", "RunDurationSeconds",
+        "BatchesFailed", "RecordsMalformed", "RecordsQuarantined", "RecordsRead", "RecordsWithUnknownFields", "RecordsWritten",
+        "RunDurationSeconds",
     ]
     assert all(m["Dimensions"] == [{"Name": "Environment", "Value": "DEV"}] for m in metrics)
+    assert published_values(glue)["BatchesFailed"] == 0
+
+
+def published_values(glue) -> dict[str, float]:
+    """The value of each metric the run published (moto keeps every datum PutMetricData sent)."""
+    backend = cloudwatch_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"]
+    return {datum.name: datum.value for datum in backend.metric_data if datum.namespace == "GlueEtlPipeline"}
 
 
 def test_rows_glue_marks_failed_by_a_row_rule_are_quarantined_with_that_rule(glue, spark):
@@ -222,6 +232,9 @@ def test_a_failed_dataset_rule_writes_nothing_commits_nothing_and_names_the_mark
         glue.run()
     assert [event[0] for event in glue.events] == ["init", "read"]
     assert not glue.outputs[0].exists() and not glue.outputs[1].exists()
+    # The failed batch still publishes its counts, so the dashboard shows what failed it.
+    values = published_values(glue)
+    assert (values["BatchesFailed"], values["RecordsRead"], values["RecordsWritten"], values["RecordsQuarantined"]) == (1, 20, 0, 0)
 
 
 def test_a_missing_job_argument_is_named_by_glues_own_parser(glue, monkeypatch):

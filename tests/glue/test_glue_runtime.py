@@ -78,7 +78,7 @@ def seam(spark, monkeypatch, tmp_path):
             DatabaseName="travel",
             TableInput={"Name": "complaints", "StorageDescriptor": {"Location": str(raw)}},
         )
-        runtime = glue_runtime.GlueRuntime({"JOB_NAME": "json-to-pq-prod", "JOB_RUN_ID": "jr_42"})
+        runtime = glue_runtime.GlueRuntime({"JOB_NAME": "json-to-pq-prod", "JOB_RUN_ID": "jr_42", "max_bytes_per_run": "10737418240"})
         yield runtime, context, events, raw
 
 
@@ -89,7 +89,10 @@ def test_reads_the_files_glue_chose_byte_for_byte_whatever_glue_typed(seam):
     # Spark's text reader ends a line at \n, \r\n or \r; the empty last line of a file is no line.
     assert values == sorted(RAW_LINES[:4] + RAW_LINES[4:-1])
     (options,) = context.calls
-    assert options["connection_options"] == {"paths": [str(raw)], "recurse": True, "attachFilename": "source_file"}
+    # At most max_bytes_per_run of new files per run (Glue's bounded execution); the rest waits for the next run.
+    assert options["connection_options"] == {
+        "paths": [str(raw)], "recurse": True, "attachFilename": "source_file", "boundedSize": "10737418240",
+    }
     assert options["format"] == "csv"
     assert options["format_options"]["quoteChar"] == -1 and options["format_options"]["withHeader"] is False
     assert options["transformation_ctx"] == "read_travel_complaints"

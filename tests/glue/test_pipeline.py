@@ -123,6 +123,8 @@ def test_quarantined_share_above_the_limit_fails_the_batch(spark):
     report, sink = batch(spark, make_lines(["good", "truncated_json", "unknown_airline", "good"], seed=5), max_fraction=0.25)
     assert report.failures == ("quarantined 2 of 4 records (50.0%), above the limit of 25.0%",)
     assert sink.events == []
+    # Nothing written, but the report (and the run's metrics) carry the share that failed the batch.
+    assert (report.read, report.written, report.quarantined) == (4, 0, 2)
 
 
 def test_quarantined_share_at_the_limit_passes(spark):

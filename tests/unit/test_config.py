@@ -542,3 +542,13 @@ def test_flex_start_delays_lower_the_job_timeout_limit(tmp_path):
         "window and Flex's 20-minute start delay per attempt: the window, the attempts of a run ahead of it and this "
         "run's must fit 240 minutes"
     )
+
+
+def test_a_run_reads_at_most_ten_gibibytes_unless_configured(tmp_path):
+    (default,) = load_config(write(tmp_path, VALID_DEV)).environments
+    assert default.max_megabytes_per_run == 10 * 1024
+    (configured,) = load_config(write(tmp_path, section(max_megabytes_per_run="512"))).environments
+    assert configured.max_megabytes_per_run == 512
+    assert error_for(tmp_path, section(max_megabytes_per_run="0")) == (
+        "environment.conf [DEV] max_megabytes_per_run = '0': expected a whole number from 1 to 1048576"
+    )

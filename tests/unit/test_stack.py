@@ -78,6 +78,7 @@ def test_glue_job_arguments_bookmarks_logging_and_metrics(prod_template):
     assert arguments["--outputpath"] == "s3://example-travel-curated-prod/complaints/"
     assert arguments["--quarantinepath"] == "s3://example-travel-curated-prod/complaints_quarantine/"
     assert arguments["--max_quarantine_fraction"] == "0.1"
+    assert arguments["--max_bytes_per_run"] == str(10 * 1024**3)  # bounded execution: 10 GiB of new files per run
     assert arguments["--job-bookmark-option"] == "job-bookmark-enable"
     assert arguments["--enable-continuous-cloudwatch-log"] == "true"
     assert "--enable-metrics" in arguments
@@ -239,7 +240,7 @@ def test_state_machine_runs_the_job_synchronously_retrying_all_but_data_quality_
     attempt = definition["States"]["Attempt"]
     assert attempt["Type"] == "Parallel" and attempt["OutputPath"] == "$[0]"
     assert attempt["Retry"] == [
-        {"ErrorEquals": ["DataQualityFailed"], "MaxAttempts": 0},
+        {"ErrorEquals": ["DataQualityFailed", "GlueJobRunStopped"], "MaxAttempts": 0},
         {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 10, "MaxAttempts": 3, "BackoffRate": 2, "JitterStrategy": "FULL"},
     ]
     assert attempt["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Notify failure"}]
@@ -248,8 +249,10 @@ def test_state_machine_runs_the_job_synchronously_retrying_all_but_data_quality_
     run = branch["States"][branch["StartAt"]]
     assert run["Resource"] == "arn:TOKEN:states:::glue:startJobRun.sync" and "Retry" not in run
     assert run["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Classify failure"}]
-    (choice,) = branch["States"]["Classify failure"]["Choices"]
-    assert choice == {"Variable": "$.error.Cause", "StringMatches": "*GlueEtlDataQualityFailed*", "Next": "Data quality failed"}
+    quality, stopped = branch["States"]["Classify failure"]["Choices"]
+    assert quality == {"Variable": "$.error.Cause", "StringMatches": "*GlueEtlDataQualityFailed*", "Next": "Data quality failed"}
+    assert stopped["Next"] == "Job run stopped"  # its cases run in tests/workflow (test_a_failed_task_is_classified_by_its_cause)
+    assert branch["States"]["Job run stopped"] == {"Type": "Fail", "Error": "GlueJobRunStopped", "CausePath": "$.error.Cause"}
     assert branch["States"]["Data quality failed"] == {"Type": "Fail", "Error": "DataQualityFailed", "CausePath": "$.error.Cause"}
     assert branch["States"]["Job run failed"] == {"Type": "Fail", "Error": "GlueJobRunFailed", "CausePath": "$.error.Cause"}
 

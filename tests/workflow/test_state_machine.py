@@ -104,7 +104,7 @@ def test_the_retry_policy_in_the_definition(prod_template):
         )
     )
     no_retry, retry = definition["States"]["Attempt"]["Retry"]
-    assert no_retry == {"ErrorEquals": ["DataQualityFailed"], "MaxAttempts": 0}
+    assert no_retry == {"ErrorEquals": ["DataQualityFailed", "GlueJobRunStopped"], "MaxAttempts": 0}
     assert retry == {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 10, "MaxAttempts": 3, "BackoffRate": 2, "JitterStrategy": "FULL"}
     assert "Retry" not in definition["States"]["Attempt"]["Branches"][0]["States"]["Run Glue job"]
 
@@ -254,3 +254,43 @@ def test_a_run_started_by_hand_outside_the_workflow_is_reported_once(workflow, p
     reported_by_the_failure_function(workflow, prod_template, result, monkeypatch)
     (notice,) = workflow.notifications()
     assert notice["subject"] == "[PROD] Glue job run outside the workflow failed" and run_id in notice["message"]
+
+
+def test_a_run_stopped_by_hand_is_not_retried_and_reported_once(workflow, prod_template):
+    workflow.plan.extend(["STOPPED"] * 4)
+    result = workflow.run(workflow.create(prod_template))
+    assert result["status"] == "FAILED"
+    assert task_attempts(result["history"]) == 1 and workflow.waits == []
+    (notice,) = workflow.notifications()
+    assert "Error: GlueJobRunStopped" in notice["message"]
+    (run,) = workflow.job_runs()
+    assert f"Job run {run['Id']} was stopped" in notice["message"]
+
+
+@pytest.mark.parametrize(
+    ("cause", "error"),
+    [
+        ('{"JobRunState": "STOPPED", "Id": "jr_1"}', "GlueJobRunStopped"),
+        ('{"JobRunState":"STOPPED","Id":"jr_1"}', "GlueJobRunStopped"),
+        ('{"JobRunState": "FAILED", "ErrorMessage": "GlueEtlDataQualityFailed: x"}', "DataQualityFailed"),
+        ('{"JobRunState": "FAILED", "Id": "jr_1"}', "GlueJobRunFailed"),
+    ],
+)
+def test_a_failed_task_is_classified_by_its_cause(workflow, prod_template, cause, error):
+    """The synthesized Classify failure state and its Fail states, run on their own in moto."""
+    definition = json.loads(
+        definition_with_tokens_resolved(
+            prod_template, {"AWS::Partition": "aws", "EtlJob5EDC7C77": JOB_NAME, "AlertsTopicCF7C81C9": workflow.topic_arn}
+        )
+    )
+    branch = definition["States"]["Attempt"]["Branches"][0]["States"]
+    classify = branch["Classify failure"]
+    targets = {choice["Next"] for choice in classify["Choices"]} | {classify["Default"]}
+    states = {"Classify failure": classify, **{name: branch[name] for name in targets}}
+    arn = workflow.client.create_state_machine(
+        name="classify", definition=json.dumps({"StartAt": "Classify failure", "States": states}),
+        roleArn="arn:aws:iam::123456789012:role/sm",
+    )["stateMachineArn"]
+    result = workflow.run(arn, execution_input={"error": {"Error": "States.TaskFailed", "Cause": cause}})
+    (failed,) = [event for event in result["history"] if event["type"] == "ExecutionFailed"]
+    assert failed["executionFailedEventDetails"]["error"] == error
