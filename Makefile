@@ -11,11 +11,17 @@ DEV_STAMP := $(VENV)/.dev-installed
 NODE_STAMP := node_modules/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+# The JVM artefacts local Spark needs beyond PySpark, from Maven Central, each checked against its
+# pinned SHA-256 in jars.sha256. Iceberg: the version Glue 5.0 bundles (AWS Glue Developer Guide,
+# "Using the Iceberg framework in AWS Glue").
+JARS_DIR := .jars
+ICEBERG_JAR := $(JARS_DIR)/iceberg-spark-runtime-3.5_2.12-1.7.1.jar
+ICEBERG_ARTIFACT := org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.7.1:jar
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: synth test run-local bench mutation diagram check-python check-node check-java clean
+.PHONY: synth test run-local bench mutation diagram check-python check-node check-java check-maven jars clean
 
 check-python:
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or newer" >&2; exit 1; }
@@ -28,6 +34,17 @@ check-node:
 check-java:
 	@command -v java >/dev/null || { echo "error: java not found; install Java 17 (local Spark needs it)" >&2; exit 1; }
 	@java -version 2>&1 | grep -qE 'version "(17|21)' || { echo "error: Java 17 is required for local Spark, found: $$(java -version 2>&1 | head -n 1)" >&2; exit 1; }
+
+check-maven:
+	@command -v mvn >/dev/null || { echo "error: mvn not found; install Apache Maven 3.8 or newer (it fetches the pinned jars local Spark needs from Maven Central)" >&2; exit 1; }
+
+$(ICEBERG_JAR): jars.sha256 | check-maven check-java
+	@mkdir -p $(JARS_DIR)
+	mvn --batch-mode --quiet dependency:copy -Dartifact=$(ICEBERG_ARTIFACT) -Dtransitive=false -DoutputDirectory=$(JARS_DIR)
+	@sha256sum --check --strict --quiet jars.sha256 || { rm -f $(ICEBERG_JAR); echo "error: $(ICEBERG_JAR) does not match its pinned SHA-256 in jars.sha256; removed" >&2; exit 1; }
+	@touch $@
+
+jars: $(ICEBERG_JAR)
 
 $(RUNTIME_STAMP): requirements.txt | check-python
 	@test -x $(VENV_PYTHON) || $(PYTHON) -m venv $(VENV)
@@ -53,13 +70,13 @@ synth: $(RUNTIME_STAMP) $(NODE_STAMP)
 	@npx cdk synth --quiet
 	@$(VENV_PYTHON) -m glue_etl_pipeline.synth_summary cdk.out
 
-test: $(DEV_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) | check-java
+test: $(DEV_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) $(ICEBERG_JAR) | check-java
 	$(VENV_PYTHON) -m pytest $(PYTEST_ARGS)
 
-run-local: $(DEV_STAMP) | check-java
+run-local: $(DEV_STAMP) $(ICEBERG_JAR) | check-java
 	$(VENV_PYTHON) -m gluescripts.run_local --input samples --output out/run-local
 
-bench: $(DEV_STAMP) | check-java
+bench: $(DEV_STAMP) $(ICEBERG_JAR) | check-java
 	$(VENV_PYTHON) -m tools.bench
 
 # Mutation testing (not part of `make test`): mutmut plants small bugs in config.py, the start-pipeline
@@ -77,4 +94,4 @@ diagram: synth
 	dot -Tsvg docs/infra.dot -o docs/infra.svg
 
 clean:
-	rm -rf cdk.out .pytest_cache spark-warehouse out bench-data mutants mutants.log
+	rm -rf cdk.out .pytest_cache spark-warehouse out bench-data mutants mutants.log $(JARS_DIR)

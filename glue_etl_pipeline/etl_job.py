@@ -21,6 +21,27 @@ from gluescripts.etl.metrics import NAMESPACE as METRICS_NAMESPACE
 
 RULESET_FILE = PACKAGE_DIR / "ruleset.dqdl"
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
+ICEBERG_CATALOG = "glue_catalog"
+
+
+def iceberg_session_settings(config: EnvironmentConfig) -> str:
+    """The `--conf` value: Iceberg's SQL extensions and a catalog backed by the Glue Data Catalog.
+
+    Glue takes further settings chained as ` --conf key=value` in the one argument. Iceberg writes
+    through its own S3 client (S3FileIO), which the security configuration does not reach: a
+    destination key is set on it too (Iceberg AWS integration, "S3 Server Side Encryption").
+    """
+    prefix = f"spark.sql.catalog.{ICEBERG_CATALOG}"
+    settings = [
+        "spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
+        f"{prefix}=org.apache.iceberg.spark.SparkCatalog",
+        f"{prefix}.catalog-impl=org.apache.iceberg.aws.glue.GlueCatalog",
+        f"{prefix}.io-impl=org.apache.iceberg.aws.s3.S3FileIO",
+        f"{prefix}.warehouse={config.destination_s3_location.uri}",
+    ]
+    if config.destination_kms_key_arn:
+        settings += [f"{prefix}.s3.sse.type=kms", f"{prefix}.s3.sse.key={config.destination_kms_key_arn}"]
+    return " --conf ".join(settings)
 
 
 def allow_cloudwatch_logs(key: kms.IKey, scope: Construct, log_group_name: str) -> None:
@@ -160,6 +181,13 @@ class EtlJob(Construct):
                 "--max_bytes_per_run": str(config.max_megabytes_per_run * 1024 * 1024),
                 "--job-bookmark-option": "job-bookmark-enable",
                 "--custom-logGroup-prefix": log_group_prefix,
+                # The curated and quarantine tables are Iceberg tables in the Glue Data Catalog, with
+                # Glue 5.0's own Iceberg (AWS Glue Developer Guide, "Using the Iceberg framework in AWS Glue").
+                "--datalake-formats": "iceberg",
+                "--conf": iceberg_session_settings(config),
+                "--catalog": ICEBERG_CATALOG,
+                "--curated_table": f"{config.curated_database}.{config.curated_table}",
+                "--quarantine_table": f"{config.curated_database}.{config.quarantine_table}",
             },
         )
         if config.flex:
@@ -238,6 +266,23 @@ class EtlJob(Construct):
                     conditions=via_s3,
                 )
             )
+        # Iceberg's Glue catalog: the tables the job creates on its first run and evolves after
+        # (GetTable to load, CreateTable, UpdateTable for each commit and ADD COLUMNS), in their database only.
+        curated_tables = [
+            stack.format_arn(service="glue", resource="table", resource_name=f"{config.curated_database}/{name}")
+            for name in (config.curated_table, config.quarantine_table)
+        ]
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="OwnIcebergTables",
+                actions=["glue:GetDatabase", "glue:GetTable", "glue:CreateTable", "glue:UpdateTable"],
+                resources=[
+                    stack.format_arn(service="glue", resource="catalog"),
+                    stack.format_arn(service="glue", resource="database", resource_name=config.curated_database),
+                    *curated_tables,
+                ],
+            )
+        )
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadOwnCatalogTable",

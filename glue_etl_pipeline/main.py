@@ -22,16 +22,17 @@ def build_app(app: App, config: PipelineConfig, selected: str | None) -> list[Gl
     """Add one stack per selected environment (every environment when `selected` is empty).
 
     Every synth is checked against the AWS Solutions rules; an unacknowledged finding fails it.
-    The job's schema.json defines the catalog tables; a problem in it is a `ConfigError` too.
+    The job creates its tables from schema.json on its first run: a problem in it is a `ConfigError`
+    here, at synth, rather than a failed run after a deploy.
     """
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     Aspects.of(app).add(DropRedundantDependsOn())
     schema_file = PACKAGE_DIR / "schema.json"
     try:
-        schema = load_schema(schema_file.read_text(encoding="utf-8"))
+        load_schema(schema_file.read_text(encoding="utf-8"))
     except SchemaError as problem:
         raise ConfigError(f"gluescripts/{schema_file.name}: {problem}") from None
-    return [GlueEtlPipelineStack(app, config=env, schema=schema) for env in config.select(selected)]
+    return [GlueEtlPipelineStack(app, config=env) for env in config.select(selected)]
 
 
 def selected_environment(app: App) -> str | None:

@@ -7,7 +7,6 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from glue_etl_pipeline.alerts import Alerts
-from glue_etl_pipeline.catalog import CatalogTables
 from glue_etl_pipeline.config import EnvironmentConfig, S3Location
 from glue_etl_pipeline.etl_job import EtlJob
 from glue_etl_pipeline.failure_reports import FailureReports
@@ -15,7 +14,6 @@ from glue_etl_pipeline.monitoring import Monitoring
 from glue_etl_pipeline.raw_data import RawDataBucket
 from glue_etl_pipeline.triggers import ObjectCreatedTrigger, ScheduledTrigger, grant_events_use_of
 from glue_etl_pipeline.workflow import EtlWorkflow
-from gluescripts.etl.table_schema import TableSchema
 
 
 _STARTED_BY = {
@@ -26,7 +24,7 @@ _STARTED_BY = {
 
 
 class GlueEtlPipelineStack(Stack):
-    def __init__(self, scope: Construct, *, config: EnvironmentConfig, schema: TableSchema) -> None:
+    def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
         super().__init__(
             scope,
             config.stack_name,
@@ -47,7 +45,6 @@ class GlueEtlPipelineStack(Stack):
             source = S3Location(raw_data.bucket.bucket_name, "")
             CfnOutput(self, "RawBucketName", value=raw_data.bucket.bucket_name, description="Upload raw JSON here")
         etl_job = EtlJob(self, "EtlJob", config=config, source=source)
-        CatalogTables(self, "Catalog", config=config, schema=schema)
         # The job's key encrypts every log group of the pipeline (each named in its key policy).
         workflow = EtlWorkflow(self, "Workflow", config=config, job=etl_job.job, alerts=alerts, log_key=etl_job.key)
         monitoring = Monitoring(self, "Monitoring", config=config, state_machine=workflow.state_machine, alerts=alerts)

@@ -2,19 +2,24 @@
 
 The same code path as the Glue job after its read, with the local data quality engine standing in
 for Glue Data Quality. `--schema` and `--ruleset` try a table of your own (defaults: the bundled
-gluescripts/schema.json and ruleset.dqdl). Writes OUTPUT/parquet/, OUTPUT/quarantine/ (JSON lines
-with their reasons) and OUTPUT/dq_report.json, replacing those of an earlier run, prints a summary,
-and exits 0 when the batch passes, 1 with a one-line reason when it fails, and 2 on bad arguments.
+gluescripts/schema.json and ruleset.dqdl). Commits the batch to two Iceberg tables in OUTPUT/warehouse
+(a `hadoop` catalog, the Iceberg version Glue 5.0 runs): pipeline.curated and pipeline.quarantine,
+as the job does to the Glue Data Catalog. A rerun appends only what the tables do not hold yet, so
+running twice on the same input commits nothing the second time. Writes OUTPUT/dq_report.json,
+prints a summary, and exits 0 when the batch passes, 1 with a one-line reason when it fails, and
+2 on bad arguments.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
-import shutil
 import sys
 import time
+import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 from gluescripts.etl.bundled import RULESET_FILE, SCHEMA_FILE, bundled_text
@@ -27,7 +32,8 @@ from gluescripts.etl.schema import SchemaError, load_schema
 
 DEFAULT_MAX_QUARANTINE_FRACTION = 0.1
 REPORT_FILE = "dq_report.json"
-RESULTS = ("parquet", "quarantine", REPORT_FILE)
+WAREHOUSE = "warehouse"
+CURATED_TABLE, QUARANTINE_TABLE = "pipeline.curated", "pipeline.quarantine"
 
 
 class UsageError(Exception):
@@ -37,7 +43,7 @@ class UsageError(Exception):
 def _arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m gluescripts.run_local", description=__doc__.splitlines()[0])
     parser.add_argument("--input", required=True, help="folder of JSON-lines files (read recursively)")
-    parser.add_argument("--output", required=True, help="folder for parquet/, quarantine/ and dq_report.json")
+    parser.add_argument("--output", required=True, help="folder for warehouse/ (the Iceberg tables) and dq_report.json")
     parser.add_argument("--schema", help="schema file (default: the bundled gluescripts/schema.json)")
     parser.add_argument("--ruleset", help="DQDL file (default: the bundled gluescripts/ruleset.dqdl)")
     parser.add_argument("--max-quarantine-fraction", type=float, default=DEFAULT_MAX_QUARANTINE_FRACTION)
@@ -62,20 +68,16 @@ def _file_text(option: str, path: str | None, bundled: str) -> str:
         raise UsageError(f"{option} {path}: cannot read it ({problem.__class__.__name__}: {problem})") from None
 
 
-def _clear_earlier_results(output: Path) -> None:
-    """Remove what an earlier run wrote here, and only that: a failed batch must not leave a passed one's files."""
-    for name in RESULTS:
-        result = output / name
-        if result.is_dir():
-            shutil.rmtree(result)
-        elif result.exists():
-            result.unlink()
+def table_path(output: str | Path, table: str) -> Path:
+    """Where a table of the local warehouse keeps its files (a `hadoop` catalog: <warehouse>/<database>/<table>)."""
+    return Path(output).resolve() / WAREHOUSE / Path(*table.split("."))
 
 
 def summary(report: BatchReport) -> str:
     lines = [
         f"records read {report.read}: written {report.written}, quarantined {report.quarantined} "
-        f"(malformed {report.malformed}, with unknown fields {report.with_unknown_fields})",
+        f"(malformed {report.malformed}, with unknown fields {report.with_unknown_fields}); "
+        f"already committed by an earlier run {report.already_committed}",
     ]
     if report.unknown_fields:
         lines.append(f"fields not in the schema (not written): {', '.join(report.unknown_fields)}")
@@ -104,25 +106,27 @@ def run(argv: list[str]) -> int:
     except SchemaError as problem:
         raise UsageError(f"--schema {args.schema or f'bundled {SCHEMA_FILE}'}: {problem}") from None
 
-    _clear_earlier_results(Path(args.output))
-
     from pyspark.sql import SparkSession
 
-    from gluescripts.etl.local_io import DirectorySink, read_json_lines
-    from gluescripts.etl.spark import local_spark_session
+    from gluescripts.etl.iceberg_sink import IcebergSink, TableLocation
+    from gluescripts.etl.local_io import read_json_lines
+    from gluescripts.etl.spark import local_spark_session, register_local_catalog
 
     # A caller's session (as in the tests) is borrowed and left running; our own is stopped.
     owns_session = SparkSession.getActiveSession() is None
     started = time.monotonic()
     spark = local_spark_session()
+    output = Path(args.output).resolve()
+    # One catalog name per warehouse folder: Spark keeps a catalog for the session once it is used.
+    catalog = register_local_catalog(spark, f"local_{hashlib.sha256(str(output).encode()).hexdigest()[:8]}", str(output / WAREHOUSE))
+    sink = IcebergSink(
+        spark, schema, TableLocation(f"{catalog}.{CURATED_TABLE}"), TableLocation(f"{catalog}.{QUARANTINE_TABLE}"),
+        f"local-{uuid.uuid4().hex[:12]}", datetime.now(timezone.utc),
+    )
     try:
+        sink.ensure_tables()
         report = process_batch(
-            read_json_lines(spark, str(Path(args.input).resolve())),
-            schema,
-            ruleset,
-            evaluate_locally,
-            args.max_quarantine_fraction,
-            DirectorySink(str(Path(args.output).resolve())),
+            read_json_lines(spark, str(Path(args.input).resolve())), schema, ruleset, evaluate_locally, args.max_quarantine_fraction, sink
         )
     except EvaluationError as problem:
         raise UsageError(f"--ruleset {ruleset_source}: {problem}") from None

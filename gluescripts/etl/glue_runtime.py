@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 
 import boto3
 from pyspark.context import SparkContext
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 
 from awsglue.context import GlueContext  # type: ignore[import-not-found]
 from awsglue.dynamicframe import DynamicFrame  # type: ignore[import-not-found]
 from awsglue.job import Job  # type: ignore[import-not-found]
 from awsglue.transforms import SelectFromCollection  # type: ignore[import-not-found]
 
+from gluescripts.etl.iceberg_sink import IcebergSink, TableLocation
 from gluescripts.etl.metrics import NAMESPACE
+from gluescripts.etl.table_schema import TableSchema
 from gluescripts.etl.session_settings import pin_session_settings
 from gluescripts.etl.quality import ROW_LEVEL_OUTCOMES, RULE_OUTCOMES, QualityResults, rule_outcomes_from_rows
 
@@ -33,20 +35,6 @@ _GLOB_CHARACTERS = re.compile(r"([\\*?\[\]{}])")
 def _literal_path(path: str) -> str:
     """A file name as Spark's reader takes it literally: Hadoop expands glob characters in paths."""
     return _GLOB_CHARACTERS.sub(r"\\\1", path)
-
-
-class S3Sink:
-    """Appends each run's results: Parquet (partitioned when the schema says so) and quarantine JSON lines."""
-
-    def __init__(self, output_path: str, quarantine_path: str, run_id: str):
-        self.output_path, self.quarantine_path, self.run_id = output_path, quarantine_path, run_id
-
-    def write_quarantine(self, records: DataFrame) -> None:
-        records.withColumn("job_run_id", F.lit(self.run_id)).write.mode("append").json(self.quarantine_path)
-
-    def write_output(self, records: DataFrame, partition_column: str | None) -> None:
-        writer = records.write.mode("append").option("compression", "snappy")
-        (writer.partitionBy(partition_column) if partition_column else writer).parquet(self.output_path)
 
 
 class GlueRuntime:
@@ -123,8 +111,17 @@ class GlueRuntime:
         rows = SelectFromCollection.apply(dfc=collection, key=ROW_LEVEL_OUTCOMES).toDF()
         return QualityResults(rule_outcomes_from_rows(row.asDict(recursive=True) for row in outcomes), rows)
 
-    def sink(self, output_path: str, quarantine_path: str) -> S3Sink:
-        return S3Sink(output_path, quarantine_path, self.args.get("JOB_RUN_ID") or self.args["JOB_NAME"])
+    def sink(self, schema: TableSchema, started: datetime) -> IcebergSink:
+        """The curated and quarantine tables in the Glue Data Catalog (the `--conf` catalog named by `--catalog`)."""
+        catalog = self.args["catalog"]
+        return IcebergSink(
+            self.glue_context.spark_session,
+            schema,
+            TableLocation(f"{catalog}.{self.args['curated_table']}", self.args["outputpath"]),
+            TableLocation(f"{catalog}.{self.args['quarantine_table']}", self.args["quarantinepath"]),
+            self.args.get("JOB_RUN_ID") or self.args["JOB_NAME"],
+            started,
+        )
 
     def commit(self) -> None:
         self.job.commit()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import datetime, timezone
 from typing import Callable, Protocol
 
 from awsglue.utils import getResolvedOptions  # type: ignore[import-not-found]
@@ -20,14 +21,16 @@ from gluescripts.etl.errors import DataQualityFailed
 from gluescripts.etl.metrics import (
     BATCHES_FAILED, RECORDS_MALFORMED, RECORDS_QUARANTINED, RECORDS_READ, RECORDS_WITH_UNKNOWN_FIELDS, RECORDS_WRITTEN, run_metrics,
 )
-from gluescripts.etl.pipeline import BatchReport, Sink, process_batch
+from gluescripts.etl.iceberg_sink import IcebergSink
+from gluescripts.etl.pipeline import BatchReport, process_batch
 from gluescripts.etl.quality import QualityResults
-from gluescripts.etl.schema import load_schema
+from gluescripts.etl.schema import TableSchema, load_schema
 
 # Glue adds JOB_ID, JOB_RUN_ID, SECURITY_CONFIGURATION, TempDir and the bookmark option itself;
 # naming them here would make getResolvedOptions reject them as reserved.
 JOB_ARGUMENTS = [
     "JOB_NAME", "environment", "dbname", "table", "outputpath", "quarantinepath", "max_quarantine_fraction", "max_bytes_per_run",
+    "catalog", "curated_table", "quarantine_table",
 ]
 LOG = logging.getLogger("json_to_pq")
 COUNTS = (RECORDS_READ, RECORDS_WRITTEN, RECORDS_QUARANTINED, RECORDS_MALFORMED, RECORDS_WITH_UNKNOWN_FIELDS)
@@ -40,8 +43,8 @@ class JobRuntime(Protocol):
     def evaluate(self, records: DataFrame, ruleset: str) -> QualityResults:
         """Evaluate the ruleset once on the well-formed typed records, publishing where the platform shows results."""
 
-    def sink(self, output_path: str, quarantine_path: str) -> Sink:
-        """Where passing and quarantined records are written."""
+    def sink(self, schema: TableSchema, started: datetime) -> IcebergSink:
+        """The curated and quarantine tables, for a run that started at `started` (UTC)."""
 
     def commit(self) -> None:
         """Mark the records read by this run as processed (job bookmarks)."""
@@ -55,12 +58,15 @@ def run_job(argv: list[str], runtime_factory: Callable[[dict], JobRuntime]) -> B
 
     Raises `DataQualityFailed` (nothing written, nothing committed) when the batch fails its checks.
     """
-    started = time.monotonic()
+    started, started_at = time.monotonic(), datetime.now(timezone.utc)
     args = getResolvedOptions(argv, JOB_ARGUMENTS)
     max_fraction = float(args["max_quarantine_fraction"])
     ruleset, schema = bundled_text(RULESET_FILE), load_schema(bundled_text(SCHEMA_FILE))
     runtime = runtime_factory(args)
     table = f"{args['dbname']}.{args['table']}"
+    sink = runtime.sink(schema, started_at)
+    # Created on the first run, and given the columns schema.json gained, before anything is read.
+    sink.ensure_tables()
     records = runtime.read_new_records(args["dbname"], args["table"])
     if records.isEmpty():
         LOG.info("no new records in %s; nothing to do", table)
@@ -70,9 +76,7 @@ def run_job(argv: list[str], runtime_factory: Callable[[dict], JobRuntime]) -> B
             run_metrics(args["environment"], time.monotonic() - started, {**dict.fromkeys(COUNTS, 0), BATCHES_FAILED: 0})
         )
         return None
-    report = process_batch(
-        records, schema, ruleset, runtime.evaluate, max_fraction, runtime.sink(args["outputpath"], args["quarantinepath"])
-    )
+    report = process_batch(records, schema, ruleset, runtime.evaluate, max_fraction, sink)
     LOG.info("data quality report: %s", json.dumps(report.as_dict()))
     if report.unknown_fields:
         LOG.warning(

@@ -9,6 +9,8 @@ NAMESPACE = "GlueEtlPipeline"
 ENVIRONMENT = "Environment"
 RECORDS_READ, RECORDS_WRITTEN, RECORDS_QUARANTINED = "RecordsRead", "RecordsWritten", "RecordsQuarantined"
 RECORDS_MALFORMED, RECORDS_WITH_UNKNOWN_FIELDS = "RecordsMalformed", "RecordsWithUnknownFields"
+# Records of objects an earlier attempt already committed (a retry or rerun leaves them out).
+RECORDS_ALREADY_COMMITTED = "RecordsAlreadyCommitted"
 RUN_DURATION = "RunDurationSeconds"
 # 1 for a batch that failed its checks (nothing written), 0 for every other run.
 BATCHES_FAILED = "BatchesFailed"

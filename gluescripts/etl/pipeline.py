@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
 from typing import Protocol
 
 from pyspark import StorageLevel
@@ -17,13 +16,12 @@ from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
 from gluescripts.etl.metrics import (
-    RECORDS_MALFORMED, RECORDS_QUARANTINED, RECORDS_READ, RECORDS_WITH_UNKNOWN_FIELDS, RECORDS_WRITTEN,
+    RECORDS_ALREADY_COMMITTED, RECORDS_MALFORMED, RECORDS_QUARANTINED, RECORDS_READ, RECORDS_WITH_UNKNOWN_FIELDS,
+    RECORDS_WRITTEN,
 )
 from gluescripts.etl.quality import Evaluator, QualityResults, RuleOutcome, batch_failures, quarantine_reasons
-from gluescripts.etl.schema import (
-    MALFORMED_REASON, RAW, UNKNOWN_FIELDS, PartitionWindow, TableSchema, parse_json_lines, with_partition_column,
-)
-from gluescripts.etl.table_schema import VISIBLE_FROM
+from gluescripts.etl.schema import MALFORMED_REASON, RAW, UNKNOWN_FIELDS, TableSchema, parse_json_lines
+from gluescripts.etl.table_schema import SOURCE_OBJECT
 
 REASONS = "reasons"
 # The routing's own columns start with "_", which no declared column may (table_schema.load_schema).
@@ -31,11 +29,17 @@ _REASONS = "_reasons"
 
 
 class Sink(Protocol):
-    def write_quarantine(self, records: DataFrame) -> None:
-        """Store quarantined records: the `record`, its exact text as it arrived, and its `reasons`."""
+    def committed_sources(self, sources: list[str]) -> tuple[set[str], set[str]]:
+        """Which of the batch's source objects the (curated, quarantine) tables already hold rows of."""
 
-    def write_output(self, records: DataFrame, partition_column: str | None) -> None:
-        """Store the records that passed, partitioned by `partition_column` when there is one."""
+    def write_quarantine(self, records: DataFrame) -> None:
+        """Stage quarantined records, unseen by readers: `record` (its exact text as it arrived), `reasons`, `source_object`."""
+
+    def write_output(self, records: DataFrame) -> None:
+        """Stage the records that passed, unseen by readers: schema.json's columns and `source_object`."""
+
+    def publish(self) -> None:
+        """Make what was staged visible: one atomic commit per table."""
 
 
 class ReconciliationError(RuntimeError):
@@ -53,6 +57,8 @@ class BatchReport:
     rules: tuple[RuleOutcome, ...]
     max_quarantine_fraction: float
     failures: tuple[str, ...] = field(default=())
+    # Records of source objects a table already held (an earlier attempt committed them): not written again.
+    already_committed: int = 0
 
     @property
     def passed(self) -> bool:
@@ -66,6 +72,7 @@ class BatchReport:
             RECORDS_QUARANTINED: self.quarantined,
             RECORDS_MALFORMED: self.malformed,
             RECORDS_WITH_UNKNOWN_FIELDS: self.with_unknown_fields,
+            RECORDS_ALREADY_COMMITTED: self.already_committed,
         }
 
     def as_dict(self) -> dict:
@@ -76,6 +83,7 @@ class BatchReport:
                 "quarantined": self.quarantined,
                 "malformed": self.malformed,
                 "with_unknown_fields": self.with_unknown_fields,
+                "already_committed": self.already_committed,
             },
             "unknown_fields": list(self.unknown_fields),
             "rules": [outcome.as_dict() for outcome in self.rules],
@@ -111,19 +119,17 @@ def process_batch(
     evaluate: Evaluator,
     max_quarantine_fraction: float,
     sink: Sink,
-    run_date: date | None = None,
 ) -> BatchReport:
     """Process one batch of lines (a frame with a string or binary column `value`).
 
     Each line is read into records by the strict intake; malformed records are quarantined with
     their exact text, and the ruleset is evaluated once on the well-formed typed records. The batch
     fails, writing nothing, when a batch-level rule fails or errs, or when the quarantined share
-    exceeds `max_quarantine_fraction`; a rerun of the same input then starts clean. Otherwise
-    quarantine is written first and the output second, and the written counts are reconciled with
-    the read count: `ReconciliationError` means the batch must not be committed. `run_date` (UTC,
-    default today) ends the partition dates the curated table shows.
+    exceeds `max_quarantine_fraction`; a rerun of the same input then starts clean. Otherwise the
+    records of source objects a table does not hold yet are staged (quarantine, then output), the
+    staged counts are reconciled with the read count, and only then is the batch published:
+    `ReconciliationError` means nothing became visible and the batch must not be committed.
     """
-    window = PartitionWindow(VISIBLE_FROM, run_date or datetime.now(timezone.utc).date())
     # Parsed once and kept: the counts, the evaluation, the routing and both writes all read this cache.
     parsed = parse_json_lines(lines, schema).persist(StorageLevel.MEMORY_AND_DISK)
     try:
@@ -132,7 +138,7 @@ def process_batch(
         results = evaluate(typed, ruleset)
         flagged = _flagged_values(results, schema, intake.read - intake.malformed)
         try:
-            return _route_and_write(parsed, flagged, intake, results, schema, window, max_quarantine_fraction, sink)
+            return _route_and_write(parsed, flagged, intake, results, schema, max_quarantine_fraction, sink)
         finally:
             flagged.frame.unpersist()
     finally:
@@ -173,7 +179,7 @@ def _flagged_values(results: QualityResults, schema: TableSchema, well_formed: i
     return _Flagged(flagged, counts["flagged"])
 
 
-def _routed(parsed: DataFrame, flagged: DataFrame, schema: TableSchema, window: PartitionWindow) -> DataFrame:
+def _routed(parsed: DataFrame, flagged: DataFrame, schema: TableSchema) -> DataFrame:
     """Every record with its text, typed values, the reasons that quarantine it (none: it is written),
     and whether a row rule flagged it; one pass over the parsed batch gives both writes."""
     keys = [f"_flagged_{index}" for index in range(len(schema.columns))]
@@ -183,10 +189,10 @@ def _routed(parsed: DataFrame, flagged: DataFrame, schema: TableSchema, window: 
     matches = functools.reduce(lambda a, b: a & b, [F.col(name).eqNullSafe(F.col(key)) for name, key in zip(schema.column_names, keys)], well_formed)
     joined = parsed.join(flagged_keys, on=matches, how="left")
     reasons = F.coalesce(F.col("_rules"), F.array().cast("array<string>"))
-    if schema.partition_column:
-        reasons = F.concat(reasons, F.array_compact(F.array(window.reason(schema))))
     reasons = F.when(well_formed, reasons).otherwise(F.array(MALFORMED_REASON))
-    return joined.select(F.col(RAW), *schema.column_names, reasons.alias(_REASONS), F.col("_rules").isNotNull().alias("_by_rule"))
+    return joined.select(
+        F.col(RAW), F.col(SOURCE_OBJECT), *schema.column_names, reasons.alias(_REASONS), F.col("_rules").isNotNull().alias("_by_rule")
+    )
 
 
 def _route_and_write(
@@ -195,11 +201,10 @@ def _route_and_write(
     intake: _Intake,
     results: QualityResults,
     schema: TableSchema,
-    window: PartitionWindow,
     max_fraction: float,
     sink: Sink,
 ) -> BatchReport:
-    routed = _routed(parsed, flagged.frame, schema, window)
+    routed = _routed(parsed, flagged.frame, schema)
     is_quarantined = F.size(_REASONS) > 0
     counts = routed.agg(F.count_if(is_quarantined).alias("quarantined"), F.count_if("_by_rule").alias("by_rule")).first()
     if counts["by_rule"] != flagged.rows:
@@ -215,10 +220,10 @@ def _route_and_write(
             f"({expected_quarantine / intake.read:.1%}), above the limit of {max_fraction:.1%}",
         )
 
-    def report(written: int, quarantined: int, problems: tuple[str, ...] = ()) -> BatchReport:
+    def report(written: int, quarantined: int, problems: tuple[str, ...] = (), already: int = 0) -> BatchReport:
         return BatchReport(
             intake.read, written, quarantined, intake.malformed, intake.with_unknown_fields,
-            intake.unknown_fields, results.rule_outcomes, max_fraction, problems,
+            intake.unknown_fields, results.rule_outcomes, max_fraction, problems, already,
         )
 
     if failures:
@@ -226,18 +231,33 @@ def _route_and_write(
         # report (and its metrics), so the quarantined share that failed the batch can be seen.
         return report(0, expected_quarantine, failures)
 
+    # A retry or rerun leaves out, per table, the objects that table already holds.
+    sources = [row[0] for row in parsed.select(SOURCE_OBJECT).distinct().collect()]
+    curated_done, quarantine_done = sink.committed_sources(sources)
+    done = F.when(is_quarantined, F.col(SOURCE_OBJECT).isin(sorted(quarantine_done))).otherwise(
+        F.col(SOURCE_OBJECT).isin(sorted(curated_done))
+    )
+    routed = routed.withColumn("_done", done)
+    plan = routed.agg(
+        F.count_if(is_quarantined & ~F.col("_done")).alias("quarantine"),
+        F.count_if(~is_quarantined & ~F.col("_done")).alias("output"),
+        F.count_if("_done").alias("already"),
+    ).first()
+    pending = routed.filter(~F.col("_done"))
     # Every quarantined record as it arrived (the line, or its object of the line), with its reasons.
-    quarantine = routed.filter(is_quarantined).select(F.col(RAW).alias("record"), F.col(_REASONS).alias(REASONS))
-    passing = routed.filter(~is_quarantined).select(*schema.column_names)
-    output = with_partition_column(passing, schema) if schema.partition_column else passing
-    quarantined_count, written_count = Observation("quarantined"), Observation("written")
-    if expected_quarantine:
-        sink.write_quarantine(quarantine.observe(quarantined_count, F.count(F.lit(1)).alias("rows")))
-    sink.write_output(output.observe(written_count, F.count(F.lit(1)).alias("rows")), schema.partition_column)
-    quarantined = quarantined_count.get["rows"] if expected_quarantine else 0
-    written = written_count.get["rows"]
-    if intake.read != written + quarantined:
+    quarantine = pending.filter(is_quarantined).select(F.col(RAW).alias("record"), F.col(_REASONS).alias(REASONS), SOURCE_OBJECT)
+    output = pending.filter(~is_quarantined).select(*schema.column_names, SOURCE_OBJECT)
+    staged = {}
+    for name, frame, write in (("quarantine", quarantine, sink.write_quarantine), ("output", output, sink.write_output)):
+        if plan[name]:
+            observed = Observation(name)
+            write(frame.observe(observed, F.count(F.lit(1)).alias("rows")))
+            staged[name] = observed.get["rows"]
+    quarantined, written = staged.get("quarantine", 0), staged.get("output", 0)
+    if (quarantined, written) != (plan["quarantine"], plan["output"]) or intake.read != written + quarantined + plan["already"]:
         raise ReconciliationError(
-            f"records do not reconcile: read {intake.read} != written {written} + quarantined {quarantined}"
+            f"records do not reconcile: read {intake.read} != written {written} + quarantined {quarantined} "
+            f"+ already committed {plan['already']} (planned {plan['output']} and {plan['quarantine']})"
         )
-    return report(written, quarantined)
+    sink.publish()
+    return report(written, quarantined, already=plan["already"])

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import functools
 import gc
-from dataclasses import dataclass
-from datetime import date
-
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from gluescripts.etl.intake import RecordParser
-from gluescripts.etl.table_schema import ColumnSpec, SchemaError, TableSchema, decimal_precision, load_schema
+from gluescripts.etl.table_schema import SOURCE_OBJECT, ColumnSpec, SchemaError, TableSchema, decimal_precision, load_schema
 
-__all__ = ["ColumnSpec", "SchemaError", "TableSchema", "load_schema", "PartitionWindow", "parse_json_lines", "spark_type", "with_partition_column"]
+__all__ = ["ColumnSpec", "SchemaError", "TableSchema", "load_schema", "parse_json_lines", "spark_type"]
 
 RAW = "_raw"
 MALFORMED_REASON = "_malformed_reason"
@@ -65,27 +62,31 @@ def _records_as_arrow(columns: tuple[ColumnSpec, ...], batches):
     """mapInArrow's function: batches of line bytes in, batches of parsed records out (runs on the executors)."""
     parser = RecordParser(columns)
     types = [_arrow_types(c.type) for c in columns]
-    names = [RAW, MALFORMED_REASON, UNKNOWN_FIELDS, *(c.name for c in columns)]
+    names = [RAW, SOURCE_OBJECT, MALFORMED_REASON, UNKNOWN_FIELDS, *(c.name for c in columns)]
     for batch in batches:
         # A batch's objects hold no reference cycles, so the cycle collector only costs time here
         # (a third of the conversion, measured): reference counting frees them.
         gc.disable()
         try:
-            converted = _converted(parser, batch.column(0).to_pylist(), types, names)
+            converted = _converted(parser, batch.column(0).to_pylist(), batch.column(1).to_pylist(), types, names)
         finally:
             gc.enable()
         if converted is not None:
             yield converted
 
 
-def _converted(parser: RecordParser, lines: list, types: list, names: list):
+def _converted(parser: RecordParser, lines: list, sources: list, types: list, names: list):
     import pyarrow as pa
 
-    records = [record for line in lines for record in parser.parse_line(line or b"")]
-    if not records:
+    parsed = [(record, source) for line, source in zip(lines, sources) for record in parser.parse_line(line or b"")]
+    if not parsed:
         return None
+    records, record_sources = zip(*parsed)
     texts, values, reasons, unknown = zip(*records)
-    arrays = [pa.array(texts, pa.string()), pa.array(reasons, pa.string()), pa.array(unknown, pa.list_(pa.string()))]
+    arrays = [
+        pa.array(texts, pa.string()), pa.array(record_sources, pa.string()),
+        pa.array(reasons, pa.string()), pa.array(unknown, pa.list_(pa.string())),
+    ]
     no_values = (None,) * len(types)
     by_column = zip(*(row if row is not None else no_values for row in values))
     for (built, cast), column_values in zip(types, by_column):
@@ -95,8 +96,8 @@ def _converted(parser: RecordParser, lines: list, types: list, names: list):
 
 
 def parse_json_lines(lines: DataFrame, schema: TableSchema) -> DataFrame:
-    """Turn a one-column frame of lines (`value`) into one row per record: `_raw`, `_malformed_reason`,
-    `_unknown_fields` and the typed columns.
+    """Turn a frame of lines (`value`), read from files, into one row per record: `_raw`,
+    `source_object` (the file it came from), `_malformed_reason`, `_unknown_fields` and the typed columns.
 
     The strict intake (`intake.RecordParser`) runs on the executors through Arrow. `_raw` is the
     record's exact text; for a malformed record `_malformed_reason` says what is wrong and the typed
@@ -104,43 +105,10 @@ def parse_json_lines(lines: DataFrame, schema: TableSchema) -> DataFrame:
     the declared ones (NULL when none): they are not written, only counted and reported, so schema
     drift is visible.
     """
-    fields = [T.StructField(RAW, T.StringType()), T.StructField(MALFORMED_REASON, T.StringType()),
-              T.StructField(UNKNOWN_FIELDS, T.ArrayType(T.StringType()))]
+    fields = [T.StructField(RAW, T.StringType()), T.StructField(SOURCE_OBJECT, T.StringType()),
+              T.StructField(MALFORMED_REASON, T.StringType()), T.StructField(UNKNOWN_FIELDS, T.ArrayType(T.StringType()))]
     fields += [T.StructField(c.name, spark_type(c.type)) for c in schema.columns]
-    # Bytes, not text: a line that is not UTF-8 reaches the parser as it is in the file.
-    as_bytes = lines.select(F.col("value").cast("binary").alias("value"))
+    # Bytes, not text: a line that is not UTF-8 reaches the parser as it is in the file. The file's
+    # name is taken beside its lines, before anything could move them away from their scan.
+    as_bytes = lines.select(F.col("value").cast("binary").alias("value"), F.input_file_name().alias(SOURCE_OBJECT))
     return as_bytes.mapInArrow(functools.partial(_records_as_arrow, schema.columns), T.StructType(fields))
-
-
-def _partition_date(schema: TableSchema) -> Column:
-    # A timestamp's date in the session time zone, which `session_settings` pins to UTC.
-    return F.to_date(F.col(schema.partition_source))
-
-
-def with_partition_column(records: DataFrame, schema: TableSchema) -> DataFrame:
-    """Add the date column the output is partitioned by, derived from its source column."""
-    return records.withColumn(schema.partition_column, _partition_date(schema))
-
-
-@dataclass(frozen=True)
-class PartitionWindow:
-    """The partition dates the curated table shows (its partition projection's range), both ends included."""
-
-    first: date
-    last: date
-
-    def reason(self, schema: TableSchema) -> Column:
-        """Why a record cannot be written where queries see it (no partition date, or one outside), or NULL when it can."""
-        day = _partition_date(schema)
-        return F.when(
-            day.isNull(),
-            F.lit(f"partition {schema.partition_column} has no date: field '{schema.partition_source}' is NULL, "
-                  "and the curated table shows dated partitions only"),
-        ).when(
-            (day < F.lit(self.first)) | (day > F.lit(self.last)),
-            F.concat(
-                F.lit(f"partition {schema.partition_column}="), day.cast("string"),
-                F.lit(f" (from field '{schema.partition_source}') is outside the dates the curated table shows, "
-                      f"{self.first.isoformat()} to {self.last.isoformat()}"),
-            ),
-        )

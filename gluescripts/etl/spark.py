@@ -5,10 +5,31 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from gluescripts.etl.session_settings import pin_session_settings
+
+# Fetched by `make jars` (and so by `make test`, `make run-local`, `make bench`), pinned in jars.sha256.
+ICEBERG_RUNTIME_JAR = Path(__file__).resolve().parents[2] / ".jars" / "iceberg-spark-runtime-3.5_2.12-1.7.1.jar"
+ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
+
+
+class MissingJar(RuntimeError):
+    """A jar local Spark needs is not where `make jars` puts it."""
+
+
+def register_local_catalog(spark: SparkSession, name: str, warehouse: str) -> str:
+    """An Iceberg catalog `name` keeping its tables in the folder `warehouse` (Iceberg's `hadoop` type).
+
+    Spark loads a catalog from the session's settings the first time its name is used, so each
+    run (and test) can register its own.
+    """
+    spark.conf.set(f"spark.sql.catalog.{name}", "org.apache.iceberg.spark.SparkCatalog")
+    spark.conf.set(f"spark.sql.catalog.{name}.type", "hadoop")
+    spark.conf.set(f"spark.sql.catalog.{name}.warehouse", warehouse)
+    return name
 
 
 def local_spark_session(app_name: str = "json-to-pq-local", quick_start: bool = True) -> SparkSession:
@@ -17,6 +38,9 @@ def local_spark_session(app_name: str = "json-to-pq-local", quick_start: bool = 
     `quick_start` limits the JIT to its first tier, which halves start-up and test time but slows
     long runs; benchmarks turn it off.
     """
+    jar = Path(os.environ.get("ICEBERG_RUNTIME_JAR", ICEBERG_RUNTIME_JAR))
+    if not jar.is_file():
+        raise MissingJar(f"{jar}: the Iceberg runtime jar is missing; run `make jars` (make test and make run-local do it)")
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     scratch = os.environ.get("SPARK_SCRATCH_DIR") or tempfile.gettempdir()
@@ -30,6 +54,9 @@ def local_spark_session(app_name: str = "json-to-pq-local", quick_start: bool = 
         .config("spark.local.dir", scratch)
         .config("spark.driver.extraJavaOptions", java_options)
         .config("spark.sql.sources.partitionOverwriteMode", "static")
+        # As the job's Glue session gets them (--conf): Iceberg's SQL extensions (procedures, ALTER ... PARTITION FIELD).
+        .config("spark.jars", str(jar))
+        .config("spark.sql.extensions", ICEBERG_EXTENSIONS)
         # The job caches each parsed batch once; uncompressed, that costs a fraction of a re-parse.
         .config("spark.sql.inMemoryColumnarStorage.compressed", "false")
         .getOrCreate()

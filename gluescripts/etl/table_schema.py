@@ -1,7 +1,6 @@
 """The table's declared schema (schema.json): its columns, types and optional date partition.
 
-Free of Spark, so the CDK app reads the same file to define the catalog tables the job writes to,
-and the two cannot drift apart.
+Free of Spark, so the CDK app reads the same file (the job creates the tables from it).
 """
 
 from __future__ import annotations
@@ -9,11 +8,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date
 
-# The first partition date the curated table shows (its partition projection starts here); the last is
-# the day a query runs (NOW, in UTC: Amazon Athena User Guide, "Supported types for partition projection").
-VISIBLE_FROM = date(2000, 1, 1)
+# Where each row of both tables came from: its source object, the Glue job run, and when.
+SOURCE_OBJECT = "source_object"
+LINEAGE_COLUMNS = ((SOURCE_OBJECT, "string"), ("job_run_id", "string"), ("ingested_at", "timestamp"))
 SIMPLE_TYPES = ("string", "int", "bigint", "double", "boolean", "date", "timestamp")
 # A catalog column name that cannot be one of the job's own columns (those start with "_") or a nested path.
 _COLUMN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -40,7 +38,8 @@ class ColumnSpec:
 
 @dataclass(frozen=True)
 class TableSchema:
-    """The declared columns, and the date partition derived from one of them (None: unpartitioned)."""
+    """The declared columns, and the date or timestamp column the curated table is partitioned by, by day
+    (`partition_column` names that partition field; None: unpartitioned)."""
 
     columns: tuple[ColumnSpec, ...]
     partition_column: str | None = None
@@ -73,6 +72,10 @@ def load_schema(text: str) -> TableSchema:
             raise SchemaError(
                 f"column name {name!r}: expected a letter, then letters, digits or '_' (a catalog column, and no name of the job's own)"
             )
+    lineage = {name for name, _ in LINEAGE_COLUMNS}
+    for name in schema.column_names:
+        if name.lower() in lineage:
+            raise SchemaError(f"column name {name!r} is one of the job's lineage columns ({', '.join(sorted(lineage))})")
     if len({name.lower() for name in schema.column_names}) != len(columns):
         raise SchemaError("schema declares a column twice (names differ in case only count as the same: Spark and the catalog ignore case)")
     for column in columns:

@@ -24,22 +24,32 @@ def spark(tmp_path_factory):
 
 
 class MemorySink:
-    """Collects what the job writes, in order, instead of writing files."""
+    """Collects what the job stages and publishes, in order, instead of writing tables.
 
-    def __init__(self):
+    `held` names the source objects the (curated, quarantine) tables already hold, as after an
+    earlier attempt's commit.
+    """
+
+    def __init__(self, held: tuple[set[str], set[str]] = (set(), set())):
         self.events: list[str] = []
         self.output: list[dict] = []
         self.quarantine: list[dict] = []
-        self.partition_column: str | None = None
+        self.held = held
+
+    def committed_sources(self, sources):
+        self.events.append("committed_sources")
+        return self.held[0] & set(sources), self.held[1] & set(sources)
 
     def write_quarantine(self, records):
         self.quarantine = [row.asDict(recursive=True) for row in records.collect()]
         self.events.append("quarantine")
 
-    def write_output(self, records, partition_column):
+    def write_output(self, records):
         self.output = [row.asDict(recursive=True) for row in records.collect()]
-        self.partition_column = partition_column
         self.events.append("output")
+
+    def publish(self):
+        self.events.append("publish")
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
 """The Glue job as Glue starts it: the shipped script and --extra-py-files zip from the synthesized
 assembly, Glue's argv, AWS's own getResolvedOptions and SelectFromCollection (awsgluedataplanepython),
 and stand-ins only for the JVM-backed classes (GlueContext, Job, DynamicFrame, EvaluateDataQuality),
-shaped as AWS documents them. moto stands in for the Data Catalog.
+shaped as AWS documents them. moto stands in for the Data Catalog's source table, and Iceberg's own
+in-memory catalog for the Glue Data Catalog behind the job's Iceberg tables (it keeps the tables'
+LOCATION, as Glue's catalog does; its files stay in memory).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import random
 import re
 import runpy
 import sys
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -64,6 +67,10 @@ class GlueWorld:
     dq_calls: list = field(default_factory=list)
     failing_dataset_rule: str | None = None
     outputs: tuple = ()
+    catalog: str = ""
+
+    def table(self, name: str):
+        return self.spark.table(f"{self.catalog}.travel.complaints_{name}")
 
 
 @pytest.fixture
@@ -97,7 +104,7 @@ def glue(spark, tmp_path, dev_template, assembly_dir, monkeypatch):
             world.events.append(("init", name))
 
         def commit(self):
-            world.events.append(("commit", [p.exists() for p in world.outputs]))
+            world.events.append(("commit", [world.table("curated").count(), world.table("quarantine").count()]))
 
     class EvaluateDataQuality:
         def process_rows(self, frame, ruleset, publishing_options, additional_options):
@@ -141,7 +148,15 @@ def glue(spark, tmp_path, dev_template, assembly_dir, monkeypatch):
         key: value if isinstance(value, str) else "resolved-by-cloudformation"
         for key, value in job["DefaultArguments"].items()
     }
-    arguments.update({"--outputpath": str(world.outputs[0]), "--quarantinepath": str(world.outputs[1])})
+    # The Glue Data Catalog behind the Iceberg tables: Iceberg's in-memory catalog, one per test.
+    world.catalog = f"glue_{uuid.uuid4().hex[:8]}"
+    spark.conf.set(f"spark.sql.catalog.{world.catalog}", "org.apache.iceberg.spark.SparkCatalog")
+    spark.conf.set(f"spark.sql.catalog.{world.catalog}.catalog-impl", "org.apache.iceberg.inmemory.InMemoryCatalog")
+    spark.conf.set(f"spark.sql.catalog.{world.catalog}.warehouse", str(tmp_path / "warehouse"))
+    assert arguments["--catalog"] == "glue_catalog" and arguments["--curated_table"] == "travel.complaints_curated"
+    arguments.update(
+        {"--outputpath": str(world.outputs[0]), "--quarantinepath": str(world.outputs[1]), "--catalog": world.catalog}
+    )
     # What Glue adds to a run's arguments before the job's own (AWS Glue "Job parameters" reference).
     argv = [str(script), "--JOB_ID", "j_0123", "--JOB_RUN_ID", "jr_0123", "--JOB_NAME", "json-to-pq-dev", "--TempDir", "s3://tmp/"]
     argv += [token for key, value in arguments.items() for token in (key, value)]
@@ -173,7 +188,7 @@ def glue(spark, tmp_path, dev_template, assembly_dir, monkeypatch):
 
 
 def quarantined(world) -> list[dict]:
-    return [json.loads(line) for path in world.outputs[1].glob("*.json") for line in path.read_text().splitlines()]
+    return [row.asDict() for row in world.table("quarantine").collect()]
 
 
 def test_glue_starts_the_shipped_script_with_the_bookmark_option_in_job_init(glue):
@@ -194,12 +209,19 @@ def test_glue_starts_the_shipped_script_with_the_bookmark_option_in_job_init(glu
     kinds = [event[0] for event in glue.events]
     assert kinds == ["init", "read", "commit"]
     assert glue.events[1][2] == "read_travel_complaints"
-    assert glue.events[2] == ("commit", [True, True])  # committed after both writes
+    # The bookmark is committed after both tables published the batch.
+    assert glue.events[2] == ("commit", [glue.table("curated").count(), glue.table("quarantine").count()])
+    assert all(count > 0 for count in glue.events[2][1])
+    # The tables sit where the stack says, with Glue's run id on every row.
+    for name, location in zip(("curated", "quarantine"), glue.outputs):
+        described = glue.spark.sql(f"DESCRIBE TABLE EXTENDED {glue.catalog}.travel.complaints_{name}").collect()
+        assert [row.data_type for row in described if row.col_name == "Location"] == [f"file:{location}"]
+    assert {row.job_run_id for row in glue.table("curated").select("job_run_id").distinct().collect()} == {"jr_0123"}
     # The run's metrics, in one PutMetricData call to the pipeline's namespace, for this environment.
     metrics = boto3.client("cloudwatch").list_metrics(Namespace="GlueEtlPipeline")["Metrics"]
     assert sorted(m["MetricName"] for m in metrics) == [
-        "BatchesFailed", "RecordsMalformed", "RecordsQuarantined", "RecordsRead", "RecordsWithUnknownFields", "RecordsWritten",
-        "RunDurationSeconds",
+        "BatchesFailed", "RecordsAlreadyCommitted", "RecordsMalformed", "RecordsQuarantined", "RecordsRead",
+        "RecordsWithUnknownFields", "RecordsWritten", "RunDurationSeconds",
     ]
     assert all(m["Dimensions"] == [{"Name": "Environment", "Value": "DEV"}] for m in metrics)
     assert published_values(glue)["BatchesFailed"] == 0
@@ -221,7 +243,7 @@ def test_rows_glue_marks_failed_by_a_row_rule_are_quarantined_with_that_rule(glu
     assert rule_breakers and all(json.loads(q["record"])["airline"] not in json.loads(AIRLINES) for q in rule_breakers)
     assert all(q["job_run_id"] == "jr_0123" for q in records)
     assert not any(COMPLETENESS_RULE in q["reasons"] for q in records)  # a ratio rule never quarantines
-    written = spark.read.parquet(str(glue.outputs[0])).count()
+    written = glue.table("curated").count()
     assert written + len(records) == 81
 
 
@@ -231,7 +253,7 @@ def test_a_failed_dataset_rule_writes_nothing_commits_nothing_and_names_the_mark
     with pytest.raises(RuntimeError, match=r"^GlueEtlDataQualityFailed: travel\.complaints: data quality rule failed: RowCount > 100 "):
         glue.run()
     assert [event[0] for event in glue.events] == ["init", "read"]
-    assert not glue.outputs[0].exists() and not glue.outputs[1].exists()
+    assert glue.table("curated").count() == glue.table("quarantine").count() == 0
     # The failed batch still publishes its counts, so the dashboard shows what failed it.
     values = published_values(glue)
     assert (values["BatchesFailed"], values["RecordsRead"], values["RecordsWritten"], values["RecordsQuarantined"]) == (1, 20, 0, 0)

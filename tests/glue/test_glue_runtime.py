@@ -6,7 +6,6 @@ The whole run through this seam, as Glue starts it, is in test_entrypoint.py.
 from __future__ import annotations
 
 import importlib
-import json
 import types
 
 import awsglue.context
@@ -130,17 +129,23 @@ def test_glues_session_gets_the_pinned_settings_whatever_it_started_with(spark, 
             spark.conf.set(key, value)
 
 
-def test_sink_appends_output_and_tags_quarantine_with_the_run(seam, spark, tmp_path):
-    runtime, _, _, _ = seam
-    sink = runtime.sink(str(tmp_path / "out"), str(tmp_path / "quarantine"))
-    for _ in range(2):
-        sink.write_quarantine(spark.createDataFrame([("x", ["bad"])], "record string, reasons array<string>"))
-        sink.write_output(spark.createDataFrame([(1, "2026-11-01")], "id int, day string"), "day")
-    quarantined = [json.loads(line) for p in (tmp_path / "quarantine").glob("*.json") for line in p.read_text().splitlines()]
-    assert quarantined == [{"record": "x", "reasons": ["bad"], "job_run_id": "jr_42"}] * 2
-    assert spark.read.parquet(str(tmp_path / "out")).count() == 2  # appended, partitioned by day
-    assert (tmp_path / "out" / "day=2026-11-01").is_dir()
+def test_the_sink_is_the_configured_catalogs_tables_at_the_configured_locations(seam):
+    from datetime import datetime, timezone
 
+    from gluescripts.etl.table_schema import load_schema
+
+    runtime, _, _, _ = seam
+    runtime.args.update(
+        catalog="glue_catalog", curated_table="travel.complaints_curated", quarantine_table="travel.complaints_quarantine",
+        outputpath="s3://curated/complaints/", quarantinepath="s3://curated/complaints_quarantine/",
+    )
+    started = datetime(2026, 12, 1, 10, 20, tzinfo=timezone.utc)
+    sink = runtime.sink(load_schema('{"columns": [{"name": "id", "type": "int"}]}'), started)
+    assert (sink.curated.identifier, sink.curated.location) == ("glue_catalog.travel.complaints_curated", "s3://curated/complaints/")
+    assert (sink.quarantine.identifier, sink.quarantine.location) == (
+        "glue_catalog.travel.complaints_quarantine", "s3://curated/complaints_quarantine/",
+    )
+    assert (sink.run_id, sink.ingested_at) == ("jr_42", started)
 
 def test_commit_commits_the_job(seam):
     runtime, _, events, _ = seam

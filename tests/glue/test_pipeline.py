@@ -98,16 +98,16 @@ def test_rule_breaking_rows_are_quarantined_with_the_rules_they_failed(spark):
     assert (report.read, report.written, report.quarantined, report.malformed) == (5, 2, 3, 1)
 
 
-def test_quarantine_is_written_before_the_output_and_output_is_partitioned_by_date(spark):
+def test_quarantine_is_staged_before_the_output_and_both_published_after_the_counts_reconcile(spark):
     report, sink = batch(spark, make_lines(["good", "unknown_airline", "good"], seed=2))
-    assert sink.events == ["quarantine", "output"]
-    assert sink.partition_column == "complaint_date"
-    assert all(row["complaint_date"] == row["filed_at"].date() for row in sink.output)
+    assert sink.events == ["committed_sources", "quarantine", "output", "publish"]
+    # Each row carries the object it came from (an in-memory frame has none: the empty name).
+    assert {row["source_object"] for row in sink.output + sink.quarantine} == {""}
 
 
 def test_clean_batch_writes_no_quarantine(spark):
     report, sink = batch(spark, make_lines(["good"] * 5, seed=3))
-    assert (report.quarantined, sink.events) == (0, ["output"])
+    assert (report.quarantined, sink.events) == (0, ["committed_sources", "output", "publish"])
 
 
 def test_failed_dataset_rule_fails_the_batch_and_writes_nothing(spark):
@@ -135,7 +135,7 @@ def test_quarantined_share_at_the_limit_passes(spark):
 def test_report_has_the_documented_shape(spark):
     report, _ = batch(spark, make_lines(["good", "wrong_type"], seed=7))
     document = report.as_dict()
-    assert document["records"] == {"read": 2, "written": 1, "quarantined": 1, "malformed": 1, "with_unknown_fields": 0}
+    assert document["records"] == {"read": 2, "written": 1, "quarantined": 1, "malformed": 1, "with_unknown_fields": 0, "already_committed": 0}
     assert document["passed"] is True and document["unknown_fields"] == []
     assert {"rule", "outcome", "level", "evaluated_metrics"} <= set(document["rules"][0])
     assert {r["outcome"] for r in document["rules"]} <= {"Passed", "Failed"}
@@ -194,18 +194,20 @@ def test_fields_the_schema_does_not_declare_are_counted_named_and_not_written(sp
 def test_a_table_without_a_partition_column_is_written_unpartitioned(spark):
     schema = load_schema('{"columns": [{"name": "id", "type": "int"}, {"name": "name", "type": "string"}]}')
     report, sink = batch(spark, ['{"id": 1, "name": "a"}', '{"id": 2}', "oops"], rules='Rules = [ IsComplete "name" ]', schema=schema)
-    assert (report.written, report.quarantined, sink.partition_column) == (1, 2, None)
-    assert sink.output == [{"id": 1, "name": "a"}]
+    assert (report.written, report.quarantined) == (1, 2)
+    assert sink.output == [{"id": 1, "name": "a", "source_object": ""}]
 
 
 class _LosingSink(MemorySink):
-    def write_output(self, records, partition_column):
-        super().write_output(records.limit(1), partition_column)
+    def write_output(self, records):
+        super().write_output(records.limit(1))
 
 
-def test_rows_lost_on_the_way_to_the_sink_stop_the_batch(spark):
-    with pytest.raises(ReconciliationError, match=r"^records do not reconcile: read 3 != written 1 \+ quarantined 0$"):
-        batch(spark, make_lines(["good"] * 3, seed=12), sink=_LosingSink())
+def test_rows_lost_on_the_way_to_the_sink_stop_the_batch_before_it_is_published(spark):
+    sink = _LosingSink()
+    with pytest.raises(ReconciliationError, match=r"^records do not reconcile: read 3 != written 1 \+ quarantined 0 \+ already committed 0"):
+        batch(spark, make_lines(["good"] * 3, seed=12), sink=sink)
+    assert "publish" not in sink.events
 
 
 def _dropping_a_row(records, ruleset):
@@ -237,9 +239,9 @@ def test_row_results_with_other_values_than_the_job_read_stop_the_batch(spark):
 def test_every_kind_of_input_is_written_exactly_as_sent_or_quarantined_with_its_text(spark):
     frame = spark.createDataFrame([(line,) for line in intake_cases.LINES], "value binary")
     sink = MemorySink()
-    report = process_batch(frame, intake_cases.SCHEMA, intake_cases.RULESET, evaluate_locally, 1.0, sink, run_date=intake_cases.RUN_DATE)
+    report = process_batch(frame, intake_cases.SCHEMA, intake_cases.RULESET, evaluate_locally, 1.0, sink)
     assert report.passed, report.failures
-    intake_cases.assert_written_exactly(sink.output)
+    intake_cases.assert_written_exactly([{k: v for k, v in row.items() if k != "source_object"} for row in sink.output])
     intake_cases.assert_quarantined_exactly([intake_cases.quarantine_key(q["record"], q["reasons"]) for q in sink.quarantine])
     malformed = sum(isinstance(o, intake_cases.Quarantined) for c in intake_cases.CASES if not c.routed for o in c.outcomes)
     assert (report.read, report.written, report.quarantined, report.malformed) == (
@@ -248,11 +250,22 @@ def test_every_kind_of_input_is_written_exactly_as_sent_or_quarantined_with_its_
     assert report.unknown_fields == ("colour",) and report.with_unknown_fields == 2
 
 
-def test_a_partition_date_on_the_run_date_is_written_and_the_next_day_quarantined(spark):
-    lines = ['{"id": "today", "at": "2026-12-01T23:59:59.999999Z"}', '{"id": "tomorrow", "at": "2026-12-02T00:00:00Z"}']
-    frame = spark.createDataFrame([(line,) for line in lines], "value string")
-    sink = MemorySink()
-    report = process_batch(frame, intake_cases.SCHEMA, intake_cases.RULESET, evaluate_locally, 1.0, sink, run_date=intake_cases.RUN_DATE)
-    assert [row["id"] for row in sink.output] == ["today"]
-    assert [q["record"] for q in sink.quarantine] == [lines[1]]
-    assert (report.written, report.quarantined, report.malformed) == (1, 1, 0)
+
+
+def test_a_retry_leaves_out_per_table_the_objects_that_table_already_holds(spark, tmp_path):
+    """After a crash between the two publishes: the quarantine holds a.json's bad record, the output not yet its good ones."""
+    records = make_lines(["good", "unknown_airline", "good", "good", "truncated_json"], seed=30)
+    (tmp_path / "a.json").write_text("\n".join(records[:3]) + "\n")
+    (tmp_path / "b.json").write_text("\n".join(records[3:]) + "\n")
+    lines = spark.read.text(str(tmp_path))
+    a, b = (f"file://{tmp_path / name}" for name in ("a.json", "b.json"))
+    sink = MemorySink(held=(set(), {a}))
+    report = process_batch(lines, SCHEMA, RULES, evaluate_locally, 1.0, sink)
+    assert (report.read, report.written, report.quarantined, report.already_committed) == (5, 3, 1, 1)
+    assert sorted(row["source_object"] for row in sink.output) == [a, a, b]
+    assert [row["source_object"] for row in sink.quarantine] == [b]
+    # Both tables hold everything: nothing is staged, nothing published.
+    done = MemorySink(held=({a, b}, {a, b}))
+    report = process_batch(lines, SCHEMA, RULES, evaluate_locally, 1.0, done)
+    assert (report.written, report.quarantined, report.already_committed) == (0, 0, 5)
+    assert done.events == ["committed_sources", "publish"]

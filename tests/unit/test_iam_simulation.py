@@ -222,6 +222,20 @@ def glue_requests(resolved: Resolved) -> list[Request]:
         Request(role, "glue:PublishDataQuality", f"{glue}:dataQualityRuleset/{job}", ALLOWED),
         Request(role, "cloudwatch:PutMetricData", "*", ALLOWED, (("cloudwatch:namespace", "Glue"),)),
         Request(role, "cloudwatch:PutMetricData", "*", ALLOWED, (("cloudwatch:namespace", "GlueEtlPipeline"),)),
+        # Iceberg on the Glue Data Catalog: the two tables the job creates, loads and commits to, and
+        # their metadata and data files under the configured locations.
+        Request(role, "glue:CreateTable", f"{glue}:table/travel/complaints_curated", ALLOWED),
+        Request(role, "glue:GetTable", f"{glue}:table/travel/complaints_curated", ALLOWED),
+        Request(role, "glue:UpdateTable", f"{glue}:table/travel/complaints_curated", ALLOWED),
+        Request(role, "glue:UpdateTable", f"{glue}:table/travel/complaints_quarantine", ALLOWED),
+        Request(role, "s3:PutObject", f"{curated}/complaints/metadata/00001-3f1c.metadata.json", ALLOWED),
+        Request(role, "s3:PutObject", f"{curated}/complaints/data/complaint_date=2026-11-22/00000-0-3f1c-00001.parquet", ALLOWED),
+        Request(role, "s3:GetObject", f"{curated}/complaints_quarantine/metadata/snap-1-1-3f1c.avro", ALLOWED),
+        Request(role, "s3:DeleteObject", f"{curated}/complaints/metadata/00000-1e2d.metadata.json", ALLOWED),
+        Request(role, "glue:CreateTable", f"{glue}:table/travel/payments", DENIED),
+        Request(role, "glue:DeleteTable", f"{glue}:table/travel/complaints_curated", DENIED),
+        Request(role, "glue:CreateDatabase", f"{glue}:database/travel", DENIED),
+        Request(role, "glue:UpdateTable", f"{glue}:table/analytics/complaints_curated", DENIED),
         # Refused: other prefixes and buckets, writing the source, other tables, namespaces, groups, keys.
         Request(role, "s3:GetObject", f"{raw}/other-team/secret.json", DENIED),
         Request(role, "s3:PutObject", f"{raw}/complaints/2026/11/22/injected.json", DENIED),

@@ -1,0 +1,164 @@
+"""The curated and quarantine tables: Apache Iceberg (format v2), written once per batch, published together.
+
+The job owns the tables: it creates them when they are missing and adds the columns schema.json
+gained (`ensure_tables`). CloudFormation never holds them, so a stack update cannot strip their
+Iceberg metadata (cloudformation-coverage-roadmap #1919), a redeploy after `cdk destroy` finds
+them as they were, and a new column needs no replacement.
+
+Exactly once, per table:
+- A batch is staged, not published: both writes run under a write-audit-publish id
+  (`write.wap.enabled`, `spark.wap.id`), so each creates a snapshot that readers do not see.
+  Only once the batch reconciles does `publish` make them current, quarantine first, then curated;
+  each `publish_changes` is one atomic commit of one table (Iceberg's optimistic commit in the
+  catalog), and it refuses a WAP id published before.
+- Every row carries the object it came from (`source_object`). A retry or a rerun reads objects
+  some of which may be committed already; `committed_sources` names those a table already holds
+  (among rows ingested within `LOOKBACK`), and the batch leaves them out of that table. A record's
+  rows for one table are committed together with all of its object's rows for that table, so an
+  object is either wholly in a table or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from gluescripts.etl.table_schema import LINEAGE_COLUMNS, SOURCE_OBJECT, TableSchema
+
+# How far back a retry or rerun looks for rows of the objects it read: longer than a batch can stay
+# uncommitted in the bookmarks while the runs that read it keep failing, and shorter than the
+# snapshots are kept (SNAPSHOT_RETENTION), so the rows it looks for are still in the table's history.
+LOOKBACK = timedelta(days=7)
+SNAPSHOT_RETENTION = timedelta(days=14)
+QUARANTINE_COLUMNS = (("record", "string"), ("reasons", "array<string>"))
+TABLE_PROPERTIES = {
+    "format-version": "2",
+    "write.wap.enabled": "true",
+    # Copy-on-write for everything: Athena and every engine read the files as they are.
+    "write.delete.mode": "copy-on-write",
+    "write.update.mode": "copy-on-write",
+    "write.merge.mode": "copy-on-write",
+    "history.expire.max-snapshot-age-ms": str(int(SNAPSHOT_RETENTION.total_seconds() * 1000)),
+}
+
+
+class TableSchemaMismatch(RuntimeError):
+    """A table holds a column whose type differs from schema.json's: a change Iceberg cannot apply in place."""
+
+
+@dataclass(frozen=True)
+class TableLocation:
+    """A table's identifier in the catalog (`catalog.database.table`), and where its files go (None: the catalog's default)."""
+
+    identifier: str
+    location: str | None = None
+
+
+class IcebergSink:
+    """Stages a batch in the curated and quarantine tables and publishes it."""
+
+    def __init__(
+        self,
+        spark: SparkSession,
+        schema: TableSchema,
+        curated: TableLocation,
+        quarantine: TableLocation,
+        run_id: str,
+        ingested_at: datetime,
+    ):
+        self.spark, self.schema, self.curated, self.quarantine = spark, schema, curated, quarantine
+        self.run_id, self.ingested_at = run_id, ingested_at
+        self._staged: list[tuple[TableLocation, str]] = []
+
+    # --- the tables ---------------------------------------------------------------------------
+
+    def ensure_tables(self) -> None:
+        """Create missing tables; add the columns schema.json gained (older rows read NULL)."""
+        lineage = list(LINEAGE_COLUMNS)
+        curated_columns = [(c.name, c.type) for c in self.schema.columns] + lineage
+        partition = (
+            (f"days(`{self.schema.partition_source}`)", self.schema.partition_column) if self.schema.partition_source else None
+        )
+        self._ensure(self.curated, curated_columns, partition)
+        self._ensure(self.quarantine, list(QUARANTINE_COLUMNS) + lineage, ("days(ingested_at)", "ingested_date"))
+
+    def _ensure(self, table: TableLocation, columns: list[tuple[str, str]], partition: tuple[str, str] | None) -> None:
+        namespace = table.identifier.rsplit(".", 1)[0]
+        self.spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {namespace}")
+        if not self.spark.catalog.tableExists(table.identifier):
+            definition = ", ".join(f"`{name}` {kind}" for name, kind in columns)
+            properties = ", ".join(f"'{key}'='{value}'" for key, value in TABLE_PROPERTIES.items())
+            self.spark.sql(
+                f"CREATE TABLE IF NOT EXISTS {table.identifier} ({definition}) USING iceberg"
+                + (f" LOCATION '{table.location}'" if table.location else "")
+                + f" TBLPROPERTIES ({properties})"
+            )
+        existing = {field.name.lower(): field.dataType.simpleString() for field in self.spark.table(table.identifier).schema.fields}
+        for name, kind in columns:
+            found = existing.get(name.lower())
+            if found is None:
+                self.spark.sql(f"ALTER TABLE {table.identifier} ADD COLUMNS (`{name}` {kind})")
+            elif found != kind:
+                raise TableSchemaMismatch(
+                    f"{table.identifier}: column {name!r} is {found} in the table but {kind} in schema.json; "
+                    "Iceberg cannot change it in place: add a new column instead, or migrate the table"
+                )
+        # Named after schema.json's partition column (CREATE TABLE would call it <source>_day). Added
+        # here, not in CREATE TABLE, and so also after a crash between the two: partition evolution.
+        if partition and partition[1] not in self._partition_fields(table):
+            self.spark.sql(f"ALTER TABLE {table.identifier} ADD PARTITION FIELD {partition[0]} AS `{partition[1]}`")
+
+    def _partition_fields(self, table: TableLocation) -> list[str]:
+        """The names of the table's current partition fields, from Iceberg's own table object."""
+        iceberg_table = self.spark._jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(self.spark._jsparkSession, table.identifier)
+        return [field.name() for field in iceberg_table.spec().fields()]
+
+    # --- one batch ----------------------------------------------------------------------------
+
+    def committed_sources(self, sources: list[str]) -> tuple[set[str], set[str]]:
+        """The objects among `sources` the (curated, quarantine) tables hold rows of, committed within LOOKBACK."""
+        since = self.ingested_at - LOOKBACK
+        wanted = self.spark.createDataFrame([(source,) for source in sources], f"{SOURCE_OBJECT} string")
+
+        def held(table: TableLocation) -> set[str]:
+            rows = (
+                self.spark.table(table.identifier)
+                .filter(F.col("ingested_at") >= F.lit(since))
+                .select(SOURCE_OBJECT)
+                .join(wanted, SOURCE_OBJECT, "left_semi")
+                .distinct()
+                .collect()
+            )
+            return {row[0] for row in rows}
+
+        return held(self.curated), held(self.quarantine)
+
+    def write_quarantine(self, records: DataFrame) -> None:
+        """Stage quarantined records (`record`, `reasons`, `source_object`)."""
+        self._stage(self.quarantine, records.select("record", "reasons", SOURCE_OBJECT), "quarantine")
+
+    def write_output(self, records: DataFrame) -> None:
+        """Stage the records that passed (schema.json's columns and `source_object`)."""
+        self._stage(self.curated, records.select(*self.schema.column_names, SOURCE_OBJECT), "curated")
+
+    def _stage(self, table: TableLocation, records: DataFrame, kind: str) -> None:
+        wap_id = f"{self.run_id}-{kind}"
+        with_lineage = records.withColumn("job_run_id", F.lit(self.run_id)).withColumn(
+            "ingested_at", F.lit(self.ingested_at).cast("timestamp")
+        )
+        self.spark.conf.set("spark.wap.id", wap_id)
+        try:
+            with_lineage.writeTo(table.identifier).append()
+        finally:
+            self.spark.conf.unset("spark.wap.id")
+        self._staged.append((table, wap_id))
+
+    def publish(self) -> None:
+        """Make the staged snapshots current, in the order they were staged: one atomic commit per table."""
+        for table, wap_id in self._staged:
+            catalog, rest = table.identifier.split(".", 1)
+            self.spark.sql(f"CALL {catalog}.system.publish_changes(table => '{rest}', wap_id => '{wap_id}')")
+        self._staged.clear()
