@@ -11,11 +11,12 @@ Exactly once, per table:
   Only once the batch reconciles does `publish` make them current, quarantine first, then curated;
   each `publish_changes` is one atomic commit of one table (Iceberg's optimistic commit in the
   catalog), and it refuses a WAP id published before.
-- Every row carries the object it came from (`source_object`). A retry or a rerun reads objects
-  some of which may be committed already; `committed_sources` names those a table already holds
-  (among rows ingested within `LOOKBACK`), and the batch leaves them out of that table. A record's
-  rows for one table are committed together with all of its object's rows for that table, so an
-  object is either wholly in a table or not at all.
+- Every row carries the object it came from (`source_object`), and an object's rows for one
+  table are committed together. A retry or a rerun reads objects some of which may be committed
+  already; `committed_sources` names those each table holds (among rows ingested within
+  `LOOKBACK`). The curated table is published last, so an object it holds is committed whole and
+  left out; one only the quarantine holds is routed again and its quarantine rows replaced (see
+  `pipeline._route_and_write`).
 """
 
 from __future__ import annotations
@@ -136,22 +137,37 @@ class IcebergSink:
 
         return held(self.curated), held(self.quarantine)
 
-    def write_quarantine(self, records: DataFrame) -> None:
-        """Stage quarantined records (`record`, `reasons`, `source_object`)."""
-        self._stage(self.quarantine, records.select("record", "reasons", SOURCE_OBJECT), "quarantine")
+    def write_quarantine(self, records: DataFrame, replacing: list[str]) -> None:
+        """Stage quarantined records (`record`, `reasons`, `source_object`), replacing the rows of `replacing`'s objects."""
+        self._stage(self.quarantine, records.select("record", "reasons", SOURCE_OBJECT), "quarantine", replacing)
 
     def write_output(self, records: DataFrame) -> None:
         """Stage the records that passed (schema.json's columns and `source_object`)."""
         self._stage(self.curated, records.select(*self.schema.column_names, SOURCE_OBJECT), "curated")
 
-    def _stage(self, table: TableLocation, records: DataFrame, kind: str) -> None:
+    def _stage(self, table: TableLocation, records: DataFrame, kind: str, replacing: tuple[str, ...] | list[str] = ()) -> None:
         wap_id = f"{self.run_id}-{kind}"
         with_lineage = records.withColumn("job_run_id", F.lit(self.run_id)).withColumn(
             "ingested_at", F.lit(self.ingested_at).cast("timestamp")
         )
         self.spark.conf.set("spark.wap.id", wap_id)
         try:
-            with_lineage.writeTo(table.identifier).append()
+            if replacing:
+                # One copy-on-write commit: every new row inserted (nothing matches ON FALSE), and the
+                # table's rows of the replaced objects deleted.
+                view = f"_staged_{kind}_{self.run_id}".replace("-", "_")
+                # MERGE reads its source more than once: computed once here, so every read (and the
+                # caller's count of the staged rows) sees the same rows.
+                with_lineage.localCheckpoint().createOrReplaceTempView(view)
+                objects = ", ".join("'" + name.replace("'", "''") + "'" for name in replacing)
+                self.spark.sql(
+                    f"MERGE INTO {table.identifier} AS t USING {view} AS s ON FALSE "
+                    "WHEN NOT MATCHED THEN INSERT * "
+                    f"WHEN NOT MATCHED BY SOURCE AND t.{SOURCE_OBJECT} IN ({objects}) THEN DELETE"
+                )
+                self.spark.catalog.dropTempView(view)
+            else:
+                with_lineage.writeTo(table.identifier).append()
         finally:
             self.spark.conf.unset("spark.wap.id")
         self._staged.append((table, wap_id))

@@ -32,8 +32,9 @@ class Sink(Protocol):
     def committed_sources(self, sources: list[str]) -> tuple[set[str], set[str]]:
         """Which of the batch's source objects the (curated, quarantine) tables already hold rows of."""
 
-    def write_quarantine(self, records: DataFrame) -> None:
-        """Stage quarantined records, unseen by readers: `record` (its exact text as it arrived), `reasons`, `source_object`."""
+    def write_quarantine(self, records: DataFrame, replacing: list[str]) -> None:
+        """Stage quarantined records, unseen by readers: `record` (its exact text as it arrived), `reasons`,
+        `source_object`; in the same commit, the rows the table holds of the objects in `replacing` go."""
 
     def write_output(self, records: DataFrame) -> None:
         """Stage the records that passed, unseen by readers: schema.json's columns and `source_object`."""
@@ -231,13 +232,15 @@ def _route_and_write(
         # report (and its metrics), so the quarantined share that failed the batch can be seen.
         return report(0, expected_quarantine, failures)
 
-    # A retry or rerun leaves out, per table, the objects that table already holds.
+    # A retry or rerun: the output is published after the quarantine, so an object the curated
+    # table holds was committed whole and is left out. One only the quarantine holds may have
+    # been cut off between the two commits: it is routed again, and its quarantine rows are
+    # replaced in the same commit that adds the new ones (a verdict that depends on the whole
+    # batch, such as IsPrimaryKey, may differ from the earlier attempt's).
     sources = [row[0] for row in parsed.select(SOURCE_OBJECT).distinct().collect()]
-    curated_done, quarantine_done = sink.committed_sources(sources)
-    done = F.when(is_quarantined, F.col(SOURCE_OBJECT).isin(sorted(quarantine_done))).otherwise(
-        F.col(SOURCE_OBJECT).isin(sorted(curated_done))
-    )
-    routed = routed.withColumn("_done", done)
+    curated_held, quarantine_held = sink.committed_sources(sources)
+    routed = routed.withColumn("_done", F.col(SOURCE_OBJECT).isin(sorted(curated_held)))
+    replacing = sorted(quarantine_held - curated_held)
     plan = routed.agg(
         F.count_if(is_quarantined & ~F.col("_done")).alias("quarantine"),
         F.count_if(~is_quarantined & ~F.col("_done")).alias("output"),
@@ -248,11 +251,14 @@ def _route_and_write(
     quarantine = pending.filter(is_quarantined).select(F.col(RAW).alias("record"), F.col(_REASONS).alias(REASONS), SOURCE_OBJECT)
     output = pending.filter(~is_quarantined).select(*schema.column_names, SOURCE_OBJECT)
     staged = {}
-    for name, frame, write in (("quarantine", quarantine, sink.write_quarantine), ("output", output, sink.write_output)):
-        if plan[name]:
-            observed = Observation(name)
-            write(frame.observe(observed, F.count(F.lit(1)).alias("rows")))
-            staged[name] = observed.get["rows"]
+    if plan["quarantine"] or replacing:
+        observed = Observation("quarantine")
+        sink.write_quarantine(quarantine.observe(observed, F.count(F.lit(1)).alias("rows")), replacing)
+        staged["quarantine"] = observed.get["rows"] if plan["quarantine"] else 0
+    if plan["output"]:
+        observed = Observation("output")
+        sink.write_output(output.observe(observed, F.count(F.lit(1)).alias("rows")))
+        staged["output"] = observed.get["rows"]
     quarantined, written = staged.get("quarantine", 0), staged.get("output", 0)
     if (quarantined, written) != (plan["quarantine"], plan["output"]) or intake.read != written + quarantined + plan["already"]:
         raise ReconciliationError(

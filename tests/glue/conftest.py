@@ -40,8 +40,9 @@ class MemorySink:
         self.events.append("committed_sources")
         return self.held[0] & set(sources), self.held[1] & set(sources)
 
-    def write_quarantine(self, records):
+    def write_quarantine(self, records, replacing):
         self.quarantine = [row.asDict(recursive=True) for row in records.collect()]
+        self.replaced = list(replacing)
         self.events.append("quarantine")
 
     def write_output(self, records):
