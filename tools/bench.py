@@ -1,4 +1,4 @@
-"""`make bench`: the full job logic (local data quality engine) against plain Spark JSON-to-Parquet on the same 1,000,000 records.
+"""`make bench`: the full job logic (local data quality engine) against a plain Spark JSON-to-Iceberg append on the same 1,000,000 records.
 
 Both run in one Spark session on the same files, twice each after a warm-up; the best time of each
 is compared. Target: the full job at most 2.0 x the plain conversion. The parse alone is timed too:
@@ -10,16 +10,19 @@ from __future__ import annotations
 import argparse
 import shutil
 import time
+import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 from pyspark.sql import types as T
 
 from gluescripts.etl.bundled import RULESET_FILE, SCHEMA_FILE, bundled_text
 from gluescripts.etl.evaluate import evaluate_locally
-from gluescripts.etl.local_io import DirectorySink, read_json_lines
+from gluescripts.etl.iceberg_sink import IcebergSink, TableLocation
+from gluescripts.etl.local_io import read_json_lines
 from gluescripts.etl.pipeline import process_batch
 from gluescripts.etl.schema import load_schema, parse_json_lines, spark_type
-from gluescripts.etl.spark import local_spark_session
+from gluescripts.etl.spark import local_spark_session, register_local_catalog
 from tools.synthetic_complaints import write_files
 
 TARGET_RATIO = 2.0
@@ -46,16 +49,23 @@ def main() -> None:
     schema, ruleset = load_schema(bundled_text(SCHEMA_FILE)), bundled_text(RULESET_FILE)
     spark = local_spark_session("json-to-pq-bench", quick_start=False)
 
+    def fresh_catalog(name: str) -> str:
+        """A new, empty warehouse for each timed run: every run commits to new tables."""
+        shutil.rmtree(workdir / name, ignore_errors=True)
+        return register_local_catalog(spark, f"{name}_{uuid.uuid4().hex[:8]}", str(workdir / name))
+
     def plain() -> None:
-        target = workdir / "plain"
-        shutil.rmtree(target, ignore_errors=True)
-        spark.read.schema(_spark_schema(schema)).json(str(source)).write.option("compression", "snappy").parquet(str(target))
+        catalog = fresh_catalog("plain")
+        spark.read.schema(_spark_schema(schema)).json(str(source)).writeTo(f"{catalog}.bench.plain").using("iceberg").create()
 
     def full() -> None:
-        target = workdir / "full"
-        shutil.rmtree(target, ignore_errors=True)
-        lines = read_json_lines(spark, str(source))
-        report = process_batch(lines, schema, ruleset, evaluate_locally, 1.0, DirectorySink(str(target)))
+        catalog = fresh_catalog("full")
+        sink = IcebergSink(
+            spark, schema, TableLocation(f"{catalog}.bench.curated"), TableLocation(f"{catalog}.bench.quarantine"),
+            "bench", datetime.now(timezone.utc),
+        )
+        sink.ensure_tables()
+        report = process_batch(read_json_lines(spark, str(source)), schema, ruleset, evaluate_locally, 1.0, sink)
         assert report.read == report.written + report.quarantined == args.records
 
     def lenient_parse() -> None:
@@ -77,7 +87,7 @@ def main() -> None:
     spark.stop()
     ratio = full_s / plain_s
     print(f"input: {args.records:,} records, {size_mb:.0f} MB of JSON lines")
-    print(f"plain JSON -> Parquet: {plain_s:6.2f} s")
+    print(f"plain JSON -> Iceberg: {plain_s:6.2f} s")
     print(f"full job logic:        {full_s:6.2f} s")
     print(f"parse only, Spark's JSON reader: {lenient_s:6.2f} s")
     print(f"parse only, strict intake:      {strict_s:6.2f} s")

@@ -34,6 +34,12 @@ from gluescripts.etl.table_schema import LINEAGE_COLUMNS, SOURCE_OBJECT, TableSc
 # snapshots are kept (SNAPSHOT_RETENTION), so the rows it looks for are still in the table's history.
 LOOKBACK = timedelta(days=7)
 SNAPSHOT_RETENTION = timedelta(days=14)
+# Table maintenance runs at most once per MAINTENANCE_INTERVAL, in the first run after it is due.
+MAINTENANCE_INTERVAL = timedelta(days=1)
+MAINTAINED_AT = "glue-etl-pipeline.maintained-at"
+# Files no snapshot references are deleted once this old: far longer than any write in progress.
+ORPHAN_AGE = timedelta(days=3)
+KEEP_SNAPSHOTS = 10
 QUARANTINE_COLUMNS = (("record", "string"), ("reasons", "array<string>"))
 TABLE_PROPERTIES = {
     "format-version": "2",
@@ -69,9 +75,10 @@ class IcebergSink:
         quarantine: TableLocation,
         run_id: str,
         ingested_at: datetime,
+        snapshot_retention: timedelta = SNAPSHOT_RETENTION,
     ):
         self.spark, self.schema, self.curated, self.quarantine = spark, schema, curated, quarantine
-        self.run_id, self.ingested_at = run_id, ingested_at
+        self.run_id, self.ingested_at, self.snapshot_retention = run_id, ingested_at, snapshot_retention
         self._staged: list[tuple[TableLocation, str]] = []
 
     # --- the tables ---------------------------------------------------------------------------
@@ -171,6 +178,43 @@ class IcebergSink:
         finally:
             self.spark.conf.unset("spark.wap.id")
         self._staged.append((table, wap_id))
+
+    # --- maintenance ----------------------------------------------------------------------
+
+    def maintain(self) -> list[str]:
+        """Compact small files, expire old snapshots and delete orphan files, in each table due for it.
+
+        Returns the tables maintained. The retention: snapshots older than `snapshot_retention`
+        expire (the newest KEEP_SNAPSHOTS always stay, so time travel reaches back at least that
+        far), and files under a table's `data/` that no snapshot references are deleted once older
+        than ORPHAN_AGE. Only `data/`: anything else under the location (an earlier non-Iceberg
+        output, say) is never touched.
+        """
+        maintained = []
+        for table in (self.curated, self.quarantine):
+            properties = {row.key: row.value for row in self.spark.sql(f"SHOW TBLPROPERTIES {table.identifier}").collect()}
+            last = properties.get(MAINTAINED_AT)
+            if last and datetime.fromisoformat(last) > self.ingested_at - MAINTENANCE_INTERVAL:
+                continue
+            catalog, name = table.identifier.split(".", 1)
+            location = self.spark.sql(f"DESCRIBE TABLE EXTENDED {table.identifier}").filter("col_name = 'Location'").first()[1]
+            self.spark.sql(f"CALL {catalog}.system.rewrite_data_files(table => '{name}', options => map('min-input-files', '5'))")
+            expire_before = (self.ingested_at - self.snapshot_retention).strftime("%Y-%m-%d %H:%M:%S")
+            self.spark.sql(
+                f"CALL {catalog}.system.expire_snapshots(table => '{name}', "
+                f"older_than => TIMESTAMP '{expire_before}', retain_last => {KEEP_SNAPSHOTS})"
+            )
+            orphans_before = (self.ingested_at - ORPHAN_AGE).strftime("%Y-%m-%d %H:%M:%S")
+            # A table that never held a data file has no data/ folder to list (a local file system
+            # refuses to list a missing one); its first commit's maintenance catches earlier orphans.
+            if not self.spark.table(f"{table.identifier}.all_data_files").isEmpty():
+                self.spark.sql(
+                    f"CALL {catalog}.system.remove_orphan_files(table => '{name}', "
+                    f"older_than => TIMESTAMP '{orphans_before}', location => '{location.rstrip('/')}/data')"
+                )
+            self.spark.sql(f"ALTER TABLE {table.identifier} SET TBLPROPERTIES ('{MAINTAINED_AT}' = '{self.ingested_at.isoformat()}')")
+            maintained.append(table.identifier)
+        return maintained
 
     def publish(self) -> None:
         """Make the staged snapshots current, in the order they were staged: one atomic commit per table."""

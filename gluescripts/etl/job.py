@@ -53,6 +53,15 @@ class JobRuntime(Protocol):
         """Publish the run's metrics (CloudWatch PutMetricData's MetricData) in one call."""
 
 
+def _maintain(sink: IcebergSink) -> None:
+    """The tables' daily maintenance. The batch is committed by now: a failure here is logged, not raised."""
+    try:
+        for table in sink.maintain():
+            LOG.info("maintained %s: small files compacted, old snapshots expired, orphan files removed", table)
+    except Exception:
+        LOG.exception("the tables' maintenance failed; the next run tries again")
+
+
 def run_job(argv: list[str], runtime_factory: Callable[[dict], JobRuntime]) -> BatchReport | None:
     """Run one batch; returns its report, or None when there was nothing new to read.
 
@@ -91,6 +100,7 @@ def run_job(argv: list[str], runtime_factory: Callable[[dict], JobRuntime]) -> B
         raise DataQualityFailed(f"{table}: " + "; ".join(report.failures))
     runtime.commit()
     LOG.info("read %d, written %d, quarantined %d", report.read, report.written, report.quarantined)
+    _maintain(sink)
     runtime.publish_metrics(
         run_metrics(args["environment"], time.monotonic() - started, {**report.metric_counts(), BATCHES_FAILED: 0})
     )

@@ -1,0 +1,45 @@
+"""The tables' daily maintenance with Iceberg's own procedures: compaction, snapshot expiry, orphan files."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from gluescripts.etl.iceberg_sink import KEEP_SNAPSHOTS, IcebergSink, TableLocation
+from gluescripts.etl.spark import register_local_catalog
+from gluescripts.etl.table_schema import load_schema
+
+SCHEMA = load_schema('{"columns": [{"name": "id", "type": "int"}, {"name": "at", "type": "timestamp"}], "partition": {"column": "day", "from": "at"}}')
+
+
+def test_maintenance_compacts_expires_and_removes_orphans_once_a_day_and_keeps_every_row(spark, tmp_path):
+    catalog = register_local_catalog(spark, f"kept_{uuid.uuid4().hex[:8]}", str(tmp_path / "warehouse"))
+    curated, quarantine = TableLocation(f"{catalog}.travel.curated"), TableLocation(f"{catalog}.travel.quarantine")
+    start = datetime.now(timezone.utc)
+    for batch in range(KEEP_SNAPSHOTS + 5):
+        sink = IcebergSink(spark, SCHEMA, curated, quarantine, f"jr_{batch}", start)
+        sink.ensure_tables()
+        rows = spark.createDataFrame([(batch, start, f"s3://raw/{batch}.json")], "id int, at timestamp, source_object string")
+        sink.write_output(rows)
+        sink.publish()
+    # A file no snapshot references, as a crashed write leaves one, and one outside data/.
+    data = tmp_path / "warehouse" / "travel" / "curated" / "data"
+    orphan, outside = data / "orphan.parquet", data.parent / "earlier-output.parquet"
+    for path in (orphan, outside):
+        path.write_bytes(b"not referenced")
+        old = (start - timedelta(days=10)).timestamp()
+        os.utime(path, (old, old))
+    files_before = spark.table(f"{curated.identifier}.files").count()
+
+    # Iceberg judges snapshot and file ages by the clock: the retention is shortened instead of time passing.
+    later = IcebergSink(spark, SCHEMA, curated, quarantine, "jr_later", datetime.now(timezone.utc), snapshot_retention=timedelta(0))
+    assert later.maintain() == [curated.identifier, quarantine.identifier]
+    assert spark.table(curated.identifier).count() == KEEP_SNAPSHOTS + 5  # every row kept
+    assert spark.table(f"{curated.identifier}.files").count() < files_before  # small files compacted
+    assert spark.table(f"{curated.identifier}.snapshots").count() <= KEEP_SNAPSHOTS + 1
+    assert not orphan.exists() and outside.exists()
+    # Done for the day: the next run leaves the tables alone.
+    assert IcebergSink(spark, SCHEMA, curated, quarantine, "jr_next", datetime.now(timezone.utc) + timedelta(hours=1)).maintain() == []
+    tomorrow = IcebergSink(spark, SCHEMA, curated, quarantine, "jr_tomorrow", datetime.now(timezone.utc) + timedelta(days=1, minutes=1))
+    assert tomorrow.maintain() == [curated.identifier, quarantine.identifier]
