@@ -117,8 +117,9 @@ class GlueRuntime:
         return IcebergSink(
             self.glue_context.spark_session,
             schema,
-            TableLocation(f"{catalog}.{self.args['curated_table']}", self.args["outputpath"]),
-            TableLocation(f"{catalog}.{self.args['quarantine_table']}", self.args["quarantinepath"]),
+            # Iceberg appends /data and /metadata to a table's location: without the folder's slash.
+            TableLocation(f"{catalog}.{self.args['curated_table']}", self.args["outputpath"].rstrip("/")),
+            TableLocation(f"{catalog}.{self.args['quarantine_table']}", self.args["quarantinepath"].rstrip("/")),
             self.args.get("JOB_RUN_ID") or self.args["JOB_NAME"],
             started,
         )

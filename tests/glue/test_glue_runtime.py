@@ -141,9 +141,9 @@ def test_the_sink_is_the_configured_catalogs_tables_at_the_configured_locations(
     )
     started = datetime(2026, 12, 1, 10, 20, tzinfo=timezone.utc)
     sink = runtime.sink(load_schema('{"columns": [{"name": "id", "type": "int"}]}'), started)
-    assert (sink.curated.identifier, sink.curated.location) == ("glue_catalog.travel.complaints_curated", "s3://curated/complaints/")
+    assert (sink.curated.identifier, sink.curated.location) == ("glue_catalog.travel.complaints_curated", "s3://curated/complaints")
     assert (sink.quarantine.identifier, sink.quarantine.location) == (
-        "glue_catalog.travel.complaints_quarantine", "s3://curated/complaints_quarantine/",
+        "glue_catalog.travel.complaints_quarantine", "s3://curated/complaints_quarantine",
     )
     assert (sink.run_id, sink.ingested_at) == ("jr_42", started)
 
