@@ -41,6 +41,9 @@ def iceberg_session_settings(config: EnvironmentConfig) -> str:
     ]
     if config.destination_kms_key_arn:
         settings += [f"{prefix}.s3.sse.type=kms", f"{prefix}.s3.sse.key={config.destination_kms_key_arn}"]
+    else:
+        # As the security configuration asks of Glue's own writes: a bucket policy may require the header.
+        settings.append(f"{prefix}.s3.sse.type=s3")
     return " --conf ".join(settings)
 
 

@@ -21,6 +21,7 @@ from awsglue.transforms import SelectFromCollection  # type: ignore[import-not-f
 
 from gluescripts.etl.iceberg_sink import IcebergSink, TableLocation
 from gluescripts.etl.metrics import NAMESPACE
+from gluescripts.etl.schema import lines_with_source
 from gluescripts.etl.table_schema import TableSchema
 from gluescripts.etl.session_settings import pin_session_settings
 from gluescripts.etl.quality import ROW_LEVEL_OUTCOMES, RULE_OUTCOMES, QualityResults, rule_outcomes_from_rows
@@ -75,7 +76,7 @@ class GlueRuntime:
             transformation_ctx=f"read_{database}_{table}",
         ).toDF()
         spark = self.glue_context.spark_session
-        no_lines = spark.createDataFrame([], "value string")
+        no_lines = spark.createDataFrame([], "value string, source_object string, source_modified_at timestamp")
         if SOURCE_FILE not in tracked.columns:
             if tracked.isEmpty():
                 return no_lines
@@ -85,7 +86,7 @@ class GlueRuntime:
             raise RuntimeError(f"Glue's reader returned lines without their file (an empty {SOURCE_FILE!r}); nothing was read")
         if not files:
             return no_lines
-        return spark.read.text([_literal_path(path) for path in files])
+        return lines_with_source(spark.read.text([_literal_path(path) for path in files]))
 
     def evaluate(self, records: DataFrame, ruleset: str) -> QualityResults:
         """One Glue Data Quality evaluation: it decides the batch and publishes the results.

@@ -11,12 +11,13 @@ Exactly once, per table:
   Only once the batch reconciles does `publish` make them current, quarantine first, then curated;
   each `publish_changes` is one atomic commit of one table (Iceberg's optimistic commit in the
   catalog), and it refuses a WAP id published before.
-- Every row carries the object it came from (`source_object`), and an object's rows for one
-  table are committed together. A retry or a rerun reads objects some of which may be committed
-  already; `committed_sources` names those each table holds (among rows ingested within
-  `LOOKBACK`). The curated table is published last, so an object it holds is committed whole and
-  left out; one only the quarantine holds is routed again and its quarantine rows replaced (see
-  `pipeline._route_and_write`).
+- Every row carries the object and version it came from (`source_object`, `source_modified_at`),
+  and an object's rows for one table are committed together. Each batch that commits anything
+  publishes the quarantine first and the curated table last, the curated commit even when it adds
+  no row: it marks the attempt complete. A retry or rerun reads objects some of which may be
+  committed already; `committed_sources` tells apart those committed whole (in the curated table,
+  or in the quarantine by an attempt whose curated commit is in the table's history) from those an
+  attempt cut off between its two commits (see `pipeline._route_and_write`).
 """
 
 from __future__ import annotations
@@ -27,12 +28,11 @@ from datetime import datetime, timedelta
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from gluescripts.etl.table_schema import LINEAGE_COLUMNS, SOURCE_OBJECT, TableSchema
+from gluescripts.etl.schema import SOURCE_KEY_SQL, source_key
+from gluescripts.etl.table_schema import LINEAGE_COLUMNS, SOURCE_MODIFIED_AT, SOURCE_OBJECT, TableSchema
 
-# How far back a retry or rerun looks for rows of the objects it read: longer than a batch can stay
-# uncommitted in the bookmarks while the runs that read it keep failing, and shorter than the
-# snapshots are kept (SNAPSHOT_RETENTION), so the rows it looks for are still in the table's history.
-LOOKBACK = timedelta(days=7)
+# Snapshots are kept this long (and the newest KEEP_SNAPSHOTS always): time travel, and the record of
+# which attempts completed (`_completed_runs`), reach back that far.
 SNAPSHOT_RETENTION = timedelta(days=14)
 # Table maintenance runs at most once per MAINTENANCE_INTERVAL, in the first run after it is due.
 MAINTENANCE_INTERVAL = timedelta(days=1)
@@ -49,7 +49,15 @@ TABLE_PROPERTIES = {
     "write.update.mode": "copy-on-write",
     "write.merge.mode": "copy-on-write",
     "history.expire.max-snapshot-age-ms": str(int(SNAPSHOT_RETENTION.total_seconds() * 1000)),
+    # Whole values in the files' statistics, so a lookup of a batch's objects reads only the files
+    # that can hold them (Iceberg keeps a 16-character prefix by default).
+    f"write.metadata.metrics.column.{SOURCE_OBJECT}": "full",
 }
+
+
+def sql_string(text: str) -> str:
+    """A Spark SQL string literal of `text` (Spark escapes with a backslash; '' would be two literals)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 class TableSchemaMismatch(RuntimeError):
@@ -101,7 +109,7 @@ class IcebergSink:
             properties = ", ".join(f"'{key}'='{value}'" for key, value in TABLE_PROPERTIES.items())
             self.spark.sql(
                 f"CREATE TABLE IF NOT EXISTS {table.identifier} ({definition}) USING iceberg"
-                + (f" LOCATION '{table.location}'" if table.location else "")
+                + (f" LOCATION {sql_string(table.location)}" if table.location else "")
                 + f" TBLPROPERTIES ({properties})"
             )
         existing = {field.name.lower(): field.dataType.simpleString() for field in self.spark.table(table.identifier).schema.fields}
@@ -126,31 +134,44 @@ class IcebergSink:
 
     # --- one batch ----------------------------------------------------------------------------
 
-    def committed_sources(self, sources: list[str]) -> tuple[set[str], set[str]]:
-        """The objects among `sources` the (curated, quarantine) tables hold rows of, committed within LOOKBACK."""
-        since = self.ingested_at - LOOKBACK
-        wanted = self.spark.createDataFrame([(source,) for source in sources], f"{SOURCE_OBJECT} string")
+    def committed_sources(self, keys: list[str]) -> tuple[set[str], set[str]]:
+        """Of `keys` (`schema.source_key`), those committed whole, and those an attempt may have cut off."""
+        wanted = set(keys)
+        names = sorted({key.rsplit("@", 1)[0] for key in keys})
 
-        def held(table: TableLocation) -> set[str]:
+        def held(table: TableLocation, *columns: str) -> list:
+            # Filtered by name first, which Iceberg prunes files by; then by the whole key.
             rows = (
-                self.spark.table(table.identifier)
-                .filter(F.col("ingested_at") >= F.lit(since))
-                .select(SOURCE_OBJECT)
-                .join(wanted, SOURCE_OBJECT, "left_semi")
-                .distinct()
-                .collect()
+                self.spark.table(table.identifier).filter(F.col(SOURCE_OBJECT).isin(names))
+                .select(source_key().alias("key"), *columns).distinct().collect()
             )
-            return {row[0] for row in rows}
+            return [row for row in rows if row["key"] in wanted]
 
-        return held(self.curated), held(self.quarantine)
+        in_curated = {row["key"] for row in held(self.curated)}
+        quarantine_only = [row for row in held(self.quarantine, "job_run_id") if row["key"] not in in_curated]
+        completed = self._completed_runs({row["job_run_id"] for row in quarantine_only})
+        done = in_curated | {row["key"] for row in quarantine_only if row["job_run_id"] in completed}
+        return done, {row["key"] for row in quarantine_only} - done
+
+    def _completed_runs(self, runs: set[str]) -> set[str]:
+        """The runs among `runs` whose curated commit is in the curated table's history (current ancestors)."""
+        if not runs:
+            return set()
+        identifier = self.curated.identifier
+        history = self.spark.table(f"{identifier}.history").filter("is_current_ancestor").select("snapshot_id")
+        snapshots = self.spark.table(f"{identifier}.snapshots").select(
+            "snapshot_id", F.coalesce(F.col("summary")["published-wap-id"], F.col("summary")["wap.id"]).alias("wap_id")
+        )
+        published = {row[0] for row in history.join(snapshots, "snapshot_id").select("wap_id").collect()}
+        return {run for run in runs if f"{run}-curated" in published}
 
     def write_quarantine(self, records: DataFrame, replacing: list[str]) -> None:
         """Stage quarantined records (`record`, `reasons`, `source_object`), replacing the rows of `replacing`'s objects."""
-        self._stage(self.quarantine, records.select("record", "reasons", SOURCE_OBJECT), "quarantine", replacing)
+        self._stage(self.quarantine, records.select("record", "reasons", SOURCE_OBJECT, SOURCE_MODIFIED_AT), "quarantine", replacing)
 
     def write_output(self, records: DataFrame) -> None:
-        """Stage the records that passed (schema.json's columns and `source_object`)."""
-        self._stage(self.curated, records.select(*self.schema.column_names, SOURCE_OBJECT), "curated")
+        """Stage the records that passed (schema.json's columns and the source columns), even none."""
+        self._stage(self.curated, records.select(*self.schema.column_names, SOURCE_OBJECT, SOURCE_MODIFIED_AT), "curated")
 
     def _stage(self, table: TableLocation, records: DataFrame, kind: str, replacing: tuple[str, ...] | list[str] = ()) -> None:
         wap_id = f"{self.run_id}-{kind}"
@@ -166,11 +187,13 @@ class IcebergSink:
                 # MERGE reads its source more than once: computed once here, so every read (and the
                 # caller's count of the staged rows) sees the same rows.
                 with_lineage.localCheckpoint().createOrReplaceTempView(view)
-                objects = ", ".join("'" + name.replace("'", "''") + "'" for name in replacing)
+                objects = ", ".join(sql_string(key) for key in replacing)
+                names = ", ".join(sql_string(key.rsplit("@", 1)[0]) for key in replacing)
+                key = SOURCE_KEY_SQL.replace(SOURCE_OBJECT, f"t.{SOURCE_OBJECT}").replace(SOURCE_MODIFIED_AT, f"t.{SOURCE_MODIFIED_AT}")
                 self.spark.sql(
                     f"MERGE INTO {table.identifier} AS t USING {view} AS s ON FALSE "
                     "WHEN NOT MATCHED THEN INSERT * "
-                    f"WHEN NOT MATCHED BY SOURCE AND t.{SOURCE_OBJECT} IN ({objects}) THEN DELETE"
+                    f"WHEN NOT MATCHED BY SOURCE AND t.{SOURCE_OBJECT} IN ({names}) AND {key} IN ({objects}) THEN DELETE"
                 )
                 self.spark.catalog.dropTempView(view)
             else:

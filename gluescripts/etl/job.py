@@ -38,7 +38,8 @@ COUNTS = (RECORDS_READ, RECORDS_WRITTEN, RECORDS_QUARANTINED, RECORDS_MALFORMED,
 
 class JobRuntime(Protocol):
     def read_new_records(self, database: str, table: str) -> DataFrame:
-        """JSON lines not read by an earlier committed run, as a frame with a string column `value`."""
+        """JSON lines not read by an earlier committed run: `value`, and the `source_object` and
+        `source_modified_at` of each (`schema.lines_with_source`)."""
 
     def evaluate(self, records: DataFrame, ruleset: str) -> QualityResults:
         """Evaluate the ruleset once on the well-formed typed records, publishing where the platform shows results."""
@@ -100,8 +101,9 @@ def run_job(argv: list[str], runtime_factory: Callable[[dict], JobRuntime]) -> B
         raise DataQualityFailed(f"{table}: " + "; ".join(report.failures))
     runtime.commit()
     LOG.info("read %d, written %d, quarantined %d", report.read, report.written, report.quarantined)
-    _maintain(sink)
     runtime.publish_metrics(
         run_metrics(args["environment"], time.monotonic() - started, {**report.metric_counts(), BATCHES_FAILED: 0})
     )
+    # Last: the batch and its metrics are out, whatever maintenance meets.
+    _maintain(sink)
     return report

@@ -20,8 +20,8 @@ from gluescripts.etl.metrics import (
     RECORDS_WRITTEN,
 )
 from gluescripts.etl.quality import Evaluator, QualityResults, RuleOutcome, batch_failures, quarantine_reasons
-from gluescripts.etl.schema import MALFORMED_REASON, RAW, UNKNOWN_FIELDS, TableSchema, parse_json_lines
-from gluescripts.etl.table_schema import SOURCE_OBJECT
+from gluescripts.etl.schema import MALFORMED_REASON, RAW, UNKNOWN_FIELDS, TableSchema, parse_json_lines, source_key
+from gluescripts.etl.table_schema import SOURCE_MODIFIED_AT, SOURCE_OBJECT
 
 REASONS = "reasons"
 # The routing's own columns start with "_", which no declared column may (table_schema.load_schema).
@@ -29,15 +29,17 @@ _REASONS = "_reasons"
 
 
 class Sink(Protocol):
-    def committed_sources(self, sources: list[str]) -> tuple[set[str], set[str]]:
-        """Which of the batch's source objects the (curated, quarantine) tables already hold rows of."""
+    def committed_sources(self, keys: list[str]) -> tuple[set[str], set[str]]:
+        """Of the batch's source objects (`schema.source_key`: name and version), those committed whole,
+        and those an earlier attempt may have cut off between its two commits."""
 
     def write_quarantine(self, records: DataFrame, replacing: list[str]) -> None:
         """Stage quarantined records, unseen by readers: `record` (its exact text as it arrived), `reasons`,
-        `source_object`; in the same commit, the rows the table holds of the objects in `replacing` go."""
+        and the source columns; in the same commit, the rows the table holds of the objects (keys) in `replacing` go."""
 
     def write_output(self, records: DataFrame) -> None:
-        """Stage the records that passed, unseen by readers: schema.json's columns and `source_object`."""
+        """Stage the records that passed, unseen by readers: schema.json's columns and the source columns.
+        Staged on every batch that commits anything, with no rows too: it marks the batch complete."""
 
     def publish(self) -> None:
         """Make what was staged visible: one atomic commit per table."""
@@ -192,7 +194,8 @@ def _routed(parsed: DataFrame, flagged: DataFrame, schema: TableSchema) -> DataF
     reasons = F.coalesce(F.col("_rules"), F.array().cast("array<string>"))
     reasons = F.when(well_formed, reasons).otherwise(F.array(MALFORMED_REASON))
     return joined.select(
-        F.col(RAW), F.col(SOURCE_OBJECT), *schema.column_names, reasons.alias(_REASONS), F.col("_rules").isNotNull().alias("_by_rule")
+        F.col(RAW), F.col(SOURCE_OBJECT), F.col(SOURCE_MODIFIED_AT), *schema.column_names, reasons.alias(_REASONS),
+        F.col("_rules").isNotNull().alias("_by_rule"),
     )
 
 
@@ -232,15 +235,14 @@ def _route_and_write(
         # report (and its metrics), so the quarantined share that failed the batch can be seen.
         return report(0, expected_quarantine, failures)
 
-    # A retry or rerun: the output is published after the quarantine, so an object the curated
-    # table holds was committed whole and is left out. One only the quarantine holds may have
-    # been cut off between the two commits: it is routed again, and its quarantine rows are
-    # replaced in the same commit that adds the new ones (a verdict that depends on the whole
-    # batch, such as IsPrimaryKey, may differ from the earlier attempt's).
-    sources = [row[0] for row in parsed.select(SOURCE_OBJECT).distinct().collect()]
-    curated_held, quarantine_held = sink.committed_sources(sources)
-    routed = routed.withColumn("_done", F.col(SOURCE_OBJECT).isin(sorted(curated_held)))
-    replacing = sorted(quarantine_held - curated_held)
+    # A retry or rerun: objects an earlier attempt committed whole are left out. One it may have
+    # cut off between its two commits (in the quarantine, its attempt's curated commit missing) is
+    # routed again, and its quarantine rows are replaced in the same commit that adds the new ones:
+    # a verdict that depends on the whole batch, such as IsPrimaryKey, may differ now.
+    keys = [row[0] for row in parsed.select(source_key()).distinct().collect()]
+    done, cut_off = sink.committed_sources(keys)
+    routed = routed.withColumn("_done", source_key().isin(sorted(done)))
+    replacing = sorted(cut_off)
     plan = routed.agg(
         F.count_if(is_quarantined & ~F.col("_done")).alias("quarantine"),
         F.count_if(~is_quarantined & ~F.col("_done")).alias("output"),
@@ -248,17 +250,18 @@ def _route_and_write(
     ).first()
     pending = routed.filter(~F.col("_done"))
     # Every quarantined record as it arrived (the line, or its object of the line), with its reasons.
-    quarantine = pending.filter(is_quarantined).select(F.col(RAW).alias("record"), F.col(_REASONS).alias(REASONS), SOURCE_OBJECT)
-    output = pending.filter(~is_quarantined).select(*schema.column_names, SOURCE_OBJECT)
+    sources = (SOURCE_OBJECT, SOURCE_MODIFIED_AT)
+    quarantine = pending.filter(is_quarantined).select(F.col(RAW).alias("record"), F.col(_REASONS).alias(REASONS), *sources)
+    output = pending.filter(~is_quarantined).select(*schema.column_names, *sources)
     staged = {}
     if plan["quarantine"] or replacing:
         observed = Observation("quarantine")
         sink.write_quarantine(quarantine.observe(observed, F.count(F.lit(1)).alias("rows")), replacing)
         staged["quarantine"] = observed.get["rows"] if plan["quarantine"] else 0
-    if plan["output"]:
+    if plan["output"] or "quarantine" in staged:
         observed = Observation("output")
         sink.write_output(output.observe(observed, F.count(F.lit(1)).alias("rows")))
-        staged["output"] = observed.get["rows"]
+        staged["output"] = observed.get["rows"] if plan["output"] else 0
     quarantined, written = staged.get("quarantine", 0), staged.get("output", 0)
     if (quarantined, written) != (plan["quarantine"], plan["output"]) or intake.read != written + quarantined + plan["already"]:
         raise ReconciliationError(

@@ -8,14 +8,32 @@ from __future__ import annotations
 
 import functools
 import gc
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from gluescripts.etl.intake import RecordParser
-from gluescripts.etl.table_schema import SOURCE_OBJECT, ColumnSpec, SchemaError, TableSchema, decimal_precision, load_schema
+from gluescripts.etl.table_schema import (
+    SOURCE_MODIFIED_AT, SOURCE_OBJECT, ColumnSpec, SchemaError, TableSchema, decimal_precision, load_schema,
+)
 
-__all__ = ["ColumnSpec", "SchemaError", "TableSchema", "load_schema", "parse_json_lines", "spark_type"]
+__all__ = ["ColumnSpec", "SchemaError", "TableSchema", "load_schema", "lines_with_source", "parse_json_lines", "source_key", "spark_type"]
+# One version of one source object, as text: its name and its last-modified time. The same SQL
+# expression serves the batch (a Column) and the table's MERGE condition.
+SOURCE_KEY_SQL = f"concat_ws('@', {SOURCE_OBJECT}, date_format({SOURCE_MODIFIED_AT}, \"yyyy-MM-dd'T'HH:mm:ss.SSSSSS\"))"
+
+
+def source_key() -> Column:
+    return F.expr(SOURCE_KEY_SQL)
+
+
+def lines_with_source(lines: DataFrame) -> DataFrame:
+    """The lines of a file source (`spark.read.text`) with the object and version each came from."""
+    return lines.select(
+        "value",
+        F.col("_metadata.file_path").alias(SOURCE_OBJECT),
+        F.col("_metadata.file_modification_time").alias(SOURCE_MODIFIED_AT),
+    )
 
 RAW = "_raw"
 MALFORMED_REASON = "_malformed_reason"
@@ -62,29 +80,32 @@ def _records_as_arrow(columns: tuple[ColumnSpec, ...], batches):
     """mapInArrow's function: batches of line bytes in, batches of parsed records out (runs on the executors)."""
     parser = RecordParser(columns)
     types = [_arrow_types(c.type) for c in columns]
-    names = [RAW, SOURCE_OBJECT, MALFORMED_REASON, UNKNOWN_FIELDS, *(c.name for c in columns)]
+    names = [RAW, SOURCE_OBJECT, SOURCE_MODIFIED_AT, MALFORMED_REASON, UNKNOWN_FIELDS, *(c.name for c in columns)]
     for batch in batches:
         # A batch's objects hold no reference cycles, so the cycle collector only costs time here
         # (a third of the conversion, measured): reference counting frees them.
         gc.disable()
         try:
-            converted = _converted(parser, batch.column(0).to_pylist(), batch.column(1).to_pylist(), types, names)
+            converted = _converted(parser, batch, types, names)
         finally:
             gc.enable()
         if converted is not None:
             yield converted
 
 
-def _converted(parser: RecordParser, lines: list, sources: list, types: list, names: list):
+def _converted(parser: RecordParser, batch, types: list, names: list):
     import pyarrow as pa
 
-    parsed = [(record, source) for line, source in zip(lines, sources) for record in parser.parse_line(line or b"")]
+    lines = batch.column(0).to_pylist()
+    # Each record keeps the index of its line, so its source columns are taken from that line.
+    parsed = [(record, index) for index, line in enumerate(lines) for record in parser.parse_line(line or b"")]
     if not parsed:
         return None
-    records, record_sources = zip(*parsed)
+    records, line_indexes = zip(*parsed)
     texts, values, reasons, unknown = zip(*records)
+    taken = pa.array(line_indexes, pa.int64())
     arrays = [
-        pa.array(texts, pa.string()), pa.array(record_sources, pa.string()),
+        pa.array(texts, pa.string()), batch.column(1).take(taken), batch.column(2).take(taken),
         pa.array(reasons, pa.string()), pa.array(unknown, pa.list_(pa.string())),
     ]
     no_values = (None,) * len(types)
@@ -96,8 +117,8 @@ def _converted(parser: RecordParser, lines: list, sources: list, types: list, na
 
 
 def parse_json_lines(lines: DataFrame, schema: TableSchema) -> DataFrame:
-    """Turn a frame of lines (`value`), read from files, into one row per record: `_raw`,
-    `source_object` (the file it came from), `_malformed_reason`, `_unknown_fields` and the typed columns.
+    """Turn a frame of lines (`value`, `source_object`, `source_modified_at`: `lines_with_source`) into
+    one row per record: `_raw`, the two source columns, `_malformed_reason`, `_unknown_fields` and the typed columns.
 
     The strict intake (`intake.RecordParser`) runs on the executors through Arrow. `_raw` is the
     record's exact text; for a malformed record `_malformed_reason` says what is wrong and the typed
@@ -106,9 +127,9 @@ def parse_json_lines(lines: DataFrame, schema: TableSchema) -> DataFrame:
     drift is visible.
     """
     fields = [T.StructField(RAW, T.StringType()), T.StructField(SOURCE_OBJECT, T.StringType()),
+              T.StructField(SOURCE_MODIFIED_AT, T.TimestampType()),
               T.StructField(MALFORMED_REASON, T.StringType()), T.StructField(UNKNOWN_FIELDS, T.ArrayType(T.StringType()))]
     fields += [T.StructField(c.name, spark_type(c.type)) for c in schema.columns]
-    # Bytes, not text: a line that is not UTF-8 reaches the parser as it is in the file. The file's
-    # name is taken beside its lines, before anything could move them away from their scan.
-    as_bytes = lines.select(F.col("value").cast("binary").alias("value"), F.input_file_name().alias(SOURCE_OBJECT))
+    # Bytes, not text: a line that is not UTF-8 reaches the parser as it is in the file.
+    as_bytes = lines.select(F.col("value").cast("binary").alias("value"), SOURCE_OBJECT, SOURCE_MODIFIED_AT)
     return as_bytes.mapInArrow(functools.partial(_records_as_arrow, schema.columns), T.StructType(fields))

@@ -9,9 +9,13 @@ import json
 import re
 from dataclasses import dataclass
 
-# Where each row of both tables came from: its source object, the Glue job run, and when.
-SOURCE_OBJECT = "source_object"
-LINEAGE_COLUMNS = ((SOURCE_OBJECT, "string"), ("job_run_id", "string"), ("ingested_at", "timestamp"))
+# Where each row of both tables came from: its source object (as Spark names the file it read) and
+# that object's last-modified time (a producer may overwrite a key: another version, other records),
+# the Glue job run, and when it ran.
+SOURCE_OBJECT, SOURCE_MODIFIED_AT = "source_object", "source_modified_at"
+LINEAGE_COLUMNS = (
+    (SOURCE_OBJECT, "string"), (SOURCE_MODIFIED_AT, "timestamp"), ("job_run_id", "string"), ("ingested_at", "timestamp"),
+)
 SIMPLE_TYPES = ("string", "int", "bigint", "double", "boolean", "date", "timestamp")
 # A catalog column name that cannot be one of the job's own columns (those start with "_") or a nested path.
 _COLUMN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")

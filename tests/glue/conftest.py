@@ -23,11 +23,18 @@ def spark(tmp_path_factory):
     session.stop()
 
 
+def lines_frame(spark, lines, kind: str = "string"):
+    """Lines as an in-memory frame, as a reader gives them but without a file: source "" and no version."""
+    return spark.createDataFrame(
+        [(line, "", None) for line in lines], f"value {kind}, source_object string, source_modified_at timestamp"
+    )
+
+
 class MemorySink:
     """Collects what the job stages and publishes, in order, instead of writing tables.
 
-    `held` names the source objects the (curated, quarantine) tables already hold, as after an
-    earlier attempt's commit.
+    `held` names the source objects (keys) committed whole and those cut off, as an earlier
+    attempt leaves them.
     """
 
     def __init__(self, held: tuple[set[str], set[str]] = (set(), set())):
@@ -36,9 +43,9 @@ class MemorySink:
         self.quarantine: list[dict] = []
         self.held = held
 
-    def committed_sources(self, sources):
+    def committed_sources(self, keys):
         self.events.append("committed_sources")
-        return self.held[0] & set(sources), self.held[1] & set(sources)
+        return self.held[0] & set(keys), self.held[1] & set(keys)
 
     def write_quarantine(self, records, replacing):
         self.quarantine = [row.asDict(recursive=True) for row in records.collect()]

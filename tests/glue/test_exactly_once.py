@@ -10,6 +10,7 @@ meets as a batch read again.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from datetime import datetime, timezone
 
@@ -19,7 +20,7 @@ from gluescripts.etl.bundled import SCHEMA_FILE, bundled_text
 from gluescripts.etl.evaluate import evaluate_locally
 from gluescripts.etl.iceberg_sink import IcebergSink, TableLocation
 from gluescripts.etl.pipeline import process_batch
-from gluescripts.etl.schema import load_schema
+from gluescripts.etl.schema import lines_with_source, load_schema
 from gluescripts.etl.spark import register_local_catalog
 from tools.synthetic_complaints import write_files
 
@@ -105,7 +106,7 @@ def rows(spark, location: TableLocation) -> list[tuple]:
 
 
 def read(spark, files):
-    return spark.read.text([str(path) for path in files])
+    return lines_with_source(spark.read.text([str(path) for path in files]))
 
 
 def clean_run(spark, scratch, files) -> IcebergSink:
@@ -152,7 +153,7 @@ def test_a_crash_at_any_step_then_a_retry_commits_every_record_exactly_once(spar
 
 def test_a_batch_that_grew_between_attempts_commits_only_what_is_new(spark, tables, objects, clean):
     # The case that matters: a duplicate id in a new object changes the first object's verdict.
-    first = f"file://{objects[0]}"
+    first = f"file:{objects[0]}"
     assert [r for r in rows(spark, clean[3].quarantine) if r[-1] == first] != rows(spark, clean[1].quarantine)
     with pytest.raises(Crash):
         process_batch(read(spark, objects[:1]), SCHEMA, RULESET, evaluate_locally, 1.0, tables("publish output"))
@@ -170,11 +171,55 @@ def test_a_rerun_of_a_committed_batch_commits_nothing(spark, tables, objects, cl
     committed_once(spark, tables, clean[2])
 
 
+def snapshot_counts(spark, tables) -> tuple[int, int]:
+    return tuple(spark.table(f"{t.identifier}.snapshots").count() for t in (tables.curated, tables.quarantine))
+
+
+def test_an_object_of_only_bad_records_is_done_once_committed(spark, tables, tmp_path):
+    """Quarantine only, but its attempt's curated commit (with no row) is in the history: committed whole."""
+    garbage = tmp_path / "in" / "garbage.jsonl"
+    garbage.parent.mkdir()
+    garbage.write_text("not json\n[1, 2]\n")
+    process_batch(read(spark, [garbage]), SCHEMA, RULESET, evaluate_locally, 1.0, tables())
+    assert spark.table(tables.quarantine.identifier).count() == 2 and spark.table(tables.curated.identifier).count() == 0
+    before = snapshot_counts(spark, tables)
+    report = process_batch(read(spark, [garbage]), SCHEMA, RULESET, evaluate_locally, 1.0, tables(attempt=1))
+    assert (report.quarantined, report.already_committed) == (0, 2)
+    assert snapshot_counts(spark, tables) == before
+    assert {row.job_run_id for row in spark.table(tables.quarantine.identifier).collect()} == {"jr_attempt_0"}
+
+
+def test_object_names_with_quotes_are_matched_exactly(spark, tables, objects, tmp_path):
+    odd = tmp_path / "in" / "it's O'Brien's file.jsonl"
+    odd.parent.mkdir()
+    odd.write_bytes(objects[0].read_bytes() + b"not json\n")
+    with pytest.raises(Crash):
+        process_batch(read(spark, [odd]), SCHEMA, RULESET, evaluate_locally, 1.0, tables("publish output"))
+    process_batch(read(spark, [odd]), SCHEMA, RULESET, evaluate_locally, 1.0, tables(attempt=1))
+    # The cut-off object's quarantine rows were replaced, not added to: each record once.
+    records = [row.record for row in spark.table(tables.quarantine.identifier).collect()]
+    assert len(records) == len(set(records)) and "not json" in records
+
+
+def test_a_new_version_of_an_object_is_new_data(spark, tables, tmp_path):
+    """A producer overwrites a key with corrected records: the bookmarks read it again, and so does the job."""
+    source = tmp_path / "in" / "complaints.jsonl"
+    source.parent.mkdir()
+    source.write_text('{"complaint_id": "C1", "filed_at": "2026-11-30T10:00:00Z", "delay_minutes": 5}\n')
+    process_batch(read(spark, [source]), SCHEMA, RULESET, evaluate_locally, 1.0, tables())
+    source.write_text('{"complaint_id": "C2", "filed_at": "2026-11-30T11:00:00Z", "delay_minutes": 7}\n')
+    later = source.stat().st_mtime + 60
+    os.utime(source, (later, later))
+    report = process_batch(read(spark, [source]), SCHEMA, RULESET, evaluate_locally, 1.0, tables(attempt=1))
+    assert (report.written, report.already_committed) == (1, 0)
+    assert sorted(row.complaint_id for row in spark.table(tables.curated.identifier).collect()) == ["C1", "C2"]
+
+
 def test_a_staged_batch_is_invisible_and_its_write_audit_publish_id_is_refused_a_second_time(spark, tables):
     sink = tables()
-    output = spark.createDataFrame([("c-1", "s3://raw/a.json")], "complaint_id string, source_object string")
+    output = spark.createDataFrame([("c-1", "s3://raw/a.json", None)], "complaint_id string, source_object string, source_modified_at timestamp")
     columns = ", ".join(f"CAST(NULL AS {c.type}) AS `{c.name}`" for c in SCHEMA.columns if c.name != "complaint_id")
-    sink.write_output(output.selectExpr("complaint_id", "source_object", *columns.split(", ")))
+    sink.write_output(output.selectExpr("complaint_id", "source_object", "source_modified_at", *columns.split(", ")))
     assert spark.table(tables.curated.identifier).count() == 0
     staged = list(sink._staged)
     sink.publish()

@@ -20,7 +20,9 @@ def test_maintenance_compacts_expires_and_removes_orphans_once_a_day_and_keeps_e
     for batch in range(KEEP_SNAPSHOTS + 5):
         sink = IcebergSink(spark, SCHEMA, curated, quarantine, f"jr_{batch}", start)
         sink.ensure_tables()
-        rows = spark.createDataFrame([(batch, start, f"s3://raw/{batch}.json")], "id int, at timestamp, source_object string")
+        rows = spark.createDataFrame(
+            [(batch, start, f"s3://raw/{batch}.json", start)], "id int, at timestamp, source_object string, source_modified_at timestamp"
+        )
         sink.write_output(rows)
         sink.publish()
     # A file no snapshot references, as a crashed write leaves one, and one outside data/.

@@ -16,9 +16,9 @@ from gluescripts.etl.dqdl import parse_ruleset
 from gluescripts.etl.evaluate import evaluate_locally
 from gluescripts.etl.pipeline import ReconciliationError, process_batch
 from gluescripts.etl.quality import RULES_FAIL, QualityResults, RuleOutcome
-from gluescripts.etl.schema import load_schema
+from gluescripts.etl.schema import lines_with_source, load_schema, source_key
 from tests.glue import intake_cases
-from tests.glue.conftest import MemorySink
+from tests.glue.conftest import MemorySink, lines_frame
 from tools.synthetic_complaints import BAD_KINDS, bad_line, good_record
 
 SCHEMA = load_schema(bundled_text(SCHEMA_FILE))
@@ -30,8 +30,7 @@ MALFORMED_KINDS = {"truncated_json", "not_an_object", "wrong_type"}
 
 def batch(spark, lines, rules=RULES, max_fraction=1.0, sink=None, evaluate=evaluate_locally, schema=SCHEMA):
     sink = sink or MemorySink()
-    frame = spark.createDataFrame([(line,) for line in lines], "value string")
-    return process_batch(frame, schema, rules, evaluate, max_fraction, sink), sink
+    return process_batch(lines_frame(spark, lines), schema, rules, evaluate, max_fraction, sink), sink
 
 
 def make_lines(kinds: list[str], seed: int) -> list[str]:
@@ -195,7 +194,7 @@ def test_a_table_without_a_partition_column_is_written_unpartitioned(spark):
     schema = load_schema('{"columns": [{"name": "id", "type": "int"}, {"name": "name", "type": "string"}]}')
     report, sink = batch(spark, ['{"id": 1, "name": "a"}', '{"id": 2}', "oops"], rules='Rules = [ IsComplete "name" ]', schema=schema)
     assert (report.written, report.quarantined) == (1, 2)
-    assert sink.output == [{"id": 1, "name": "a", "source_object": ""}]
+    assert sink.output == [{"id": 1, "name": "a", "source_object": "", "source_modified_at": None}]
 
 
 class _LosingSink(MemorySink):
@@ -237,11 +236,11 @@ def test_row_results_with_other_values_than_the_job_read_stop_the_batch(spark):
 
 
 def test_every_kind_of_input_is_written_exactly_as_sent_or_quarantined_with_its_text(spark):
-    frame = spark.createDataFrame([(line,) for line in intake_cases.LINES], "value binary")
+    frame = lines_frame(spark, intake_cases.LINES, "binary")
     sink = MemorySink()
     report = process_batch(frame, intake_cases.SCHEMA, intake_cases.RULESET, evaluate_locally, 1.0, sink)
     assert report.passed, report.failures
-    intake_cases.assert_written_exactly([{k: v for k, v in row.items() if k != "source_object"} for row in sink.output])
+    intake_cases.assert_written_exactly([{k: v for k, v in row.items() if k not in ("source_object", "source_modified_at")} for row in sink.output])
     intake_cases.assert_quarantined_exactly([intake_cases.quarantine_key(q["record"], q["reasons"]) for q in sink.quarantine])
     malformed = sum(isinstance(o, intake_cases.Quarantined) for c in intake_cases.CASES if not c.routed for o in c.outcomes)
     assert (report.read, report.written, report.quarantined, report.malformed) == (
@@ -257,21 +256,22 @@ def test_a_retry_leaves_out_what_is_committed_and_routes_again_what_may_be_cut_o
     records = make_lines(["good", "unknown_airline", "good", "good", "truncated_json"], seed=30)
     (tmp_path / "a.json").write_text("\n".join(records[:3]) + "\n")
     (tmp_path / "b.json").write_text("\n".join(records[3:]) + "\n")
-    lines = spark.read.text(str(tmp_path))
-    a, b = (f"file://{tmp_path / name}" for name in ("a.json", "b.json"))
-    sink = MemorySink(held=(set(), {a}))
+    lines = lines_with_source(spark.read.text(str(tmp_path)))
+    a, b = (f"file:{tmp_path / name}" for name in ("a.json", "b.json"))
+    key = {row.source_object: row.key for row in lines.select("source_object", source_key().alias("key")).distinct().collect()}
+    sink = MemorySink(held=(set(), {key[a]}))
     report = process_batch(lines, SCHEMA, RULES, evaluate_locally, 1.0, sink)
     # a.json may have been cut off between the two commits: routed again, its quarantine rows replaced.
     assert (report.read, report.written, report.quarantined, report.already_committed) == (5, 3, 2, 0)
     assert sorted(row["source_object"] for row in sink.output) == [a, a, b]
-    assert sorted(row["source_object"] for row in sink.quarantine) == [a, b] and sink.replaced == [a]
-    # An object the curated table holds was committed whole (the curated table is published last).
-    whole = MemorySink(held=({a}, {a}))
+    assert sorted(row["source_object"] for row in sink.quarantine) == [a, b] and sink.replaced == [key[a]]
+    # An object committed whole is left out.
+    whole = MemorySink(held=({key[a]}, set()))
     report = process_batch(lines, SCHEMA, RULES, evaluate_locally, 1.0, whole)
     assert (report.written, report.quarantined, report.already_committed) == (1, 1, 3)
     assert [row["source_object"] for row in whole.quarantine] == [b] and whole.replaced == []
     # Both tables hold everything: nothing is staged, nothing published.
-    done = MemorySink(held=({a, b}, {a, b}))
+    done = MemorySink(held=({key[a], key[b]}, set()))
     report = process_batch(lines, SCHEMA, RULES, evaluate_locally, 1.0, done)
     assert (report.written, report.quarantined, report.already_committed) == (0, 0, 5)
     assert done.events == ["committed_sources", "publish"]

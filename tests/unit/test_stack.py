@@ -101,6 +101,7 @@ def test_the_job_writes_iceberg_tables_through_the_glue_data_catalog(prod_templa
         "spark.sql.catalog.glue_catalog.catalog-impl": "org.apache.iceberg.aws.glue.GlueCatalog",
         "spark.sql.catalog.glue_catalog.io-impl": "org.apache.iceberg.aws.s3.S3FileIO",
         "spark.sql.catalog.glue_catalog.warehouse": "s3://example-travel-curated-prod/complaints/",
+        "spark.sql.catalog.glue_catalog.s3.sse.type": "s3",
     }
     # Iceberg writes through S3FileIO, which the security configuration does not reach: the key goes there too.
     keyed = only_resource(variant_templates["KEYS"], "AWS::Glue::Job")["Properties"]["DefaultArguments"]["--conf"]
