@@ -13,10 +13,10 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # The JVM artefacts local Spark needs beyond PySpark, from Maven Central, each checked against its
 # pinned SHA-256 in jars.sha256. Iceberg: the version Glue 5.0 bundles (AWS Glue Developer Guide,
-# "Using the Iceberg framework in AWS Glue").
+# "Using the Iceberg framework in AWS Glue"). AWS's DQDL parser: the tests check ours against it.
 JARS_DIR := .jars
-ICEBERG_JAR := $(JARS_DIR)/iceberg-spark-runtime-3.5_2.12-1.7.1.jar
-ICEBERG_ARTIFACT := org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.7.1:jar
+JARS_STAMP := $(JARS_DIR)/.fetched
+JAR_ARTIFACTS := org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.7.1:jar software.amazon.glue:dqdl:1.0.0:jar
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -38,13 +38,15 @@ check-java:
 check-maven:
 	@command -v mvn >/dev/null || { echo "error: mvn not found; install Apache Maven 3.8 or newer (it fetches the pinned jars local Spark needs from Maven Central)" >&2; exit 1; }
 
-$(ICEBERG_JAR): jars.sha256 | check-maven check-java
+$(JARS_STAMP): jars.sha256 | check-maven check-java
 	@mkdir -p $(JARS_DIR)
-	mvn --batch-mode --quiet dependency:copy -Dartifact=$(ICEBERG_ARTIFACT) -Dtransitive=false -DoutputDirectory=$(JARS_DIR)
-	@sha256sum --check --strict --quiet jars.sha256 || { rm -f $(ICEBERG_JAR); echo "error: $(ICEBERG_JAR) does not match its pinned SHA-256 in jars.sha256; removed" >&2; exit 1; }
+	@for artifact in $(JAR_ARTIFACTS); do \
+		mvn --batch-mode --quiet dependency:copy -Dartifact=$$artifact -Dtransitive=false -DoutputDirectory=$(JARS_DIR) || exit 1; \
+	done
+	@sha256sum --check --strict --quiet jars.sha256 || { rm -f $(JARS_DIR)/*.jar; echo "error: a jar in $(JARS_DIR) does not match its pinned SHA-256 in jars.sha256; removed them" >&2; exit 1; }
 	@touch $@
 
-jars: $(ICEBERG_JAR)
+jars: $(JARS_STAMP)
 
 $(RUNTIME_STAMP): requirements.txt | check-python
 	@test -x $(VENV_PYTHON) || $(PYTHON) -m venv $(VENV)
@@ -70,13 +72,13 @@ synth: $(RUNTIME_STAMP) $(NODE_STAMP)
 	@npx cdk synth --quiet
 	@$(VENV_PYTHON) -m glue_etl_pipeline.synth_summary cdk.out
 
-test: $(DEV_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) $(ICEBERG_JAR) | check-java
+test: $(DEV_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) $(JARS_STAMP) | check-java
 	$(VENV_PYTHON) -m pytest $(PYTEST_ARGS)
 
-run-local: $(DEV_STAMP) $(ICEBERG_JAR) | check-java
+run-local: $(DEV_STAMP) $(JARS_STAMP) | check-java
 	$(VENV_PYTHON) -m gluescripts.run_local --input samples --output out/run-local
 
-bench: $(DEV_STAMP) $(ICEBERG_JAR) | check-java
+bench: $(DEV_STAMP) $(JARS_STAMP) | check-java
 	$(VENV_PYTHON) -m tools.bench
 
 # Mutation testing (not part of `make test`): mutmut plants small bugs in config.py, the start-pipeline

@@ -12,7 +12,10 @@ from pyspark.sql import SparkSession
 from gluescripts.etl.session_settings import pin_session_settings
 
 # Fetched by `make jars` (and so by `make test`, `make run-local`, `make bench`), pinned in jars.sha256.
-ICEBERG_RUNTIME_JAR = Path(__file__).resolve().parents[2] / ".jars" / "iceberg-spark-runtime-3.5_2.12-1.7.1.jar"
+JARS = Path(__file__).resolve().parents[2] / ".jars"
+ICEBERG_RUNTIME_JAR = JARS / "iceberg-spark-runtime-3.5_2.12-1.7.1.jar"
+# AWS's DQDL parser (software.amazon.glue:dqdl), for the tests that check gluescripts/etl/dqdl.py against it.
+DQDL_PARSER_JAR = JARS / "dqdl-1.0.0.jar"
 ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
 
 
@@ -38,9 +41,10 @@ def local_spark_session(app_name: str = "json-to-pq-local", quick_start: bool = 
     `quick_start` limits the JIT to its first tier, which halves start-up and test time but slows
     long runs; benchmarks turn it off.
     """
-    jar = Path(os.environ.get("ICEBERG_RUNTIME_JAR", ICEBERG_RUNTIME_JAR))
-    if not jar.is_file():
-        raise MissingJar(f"{jar}: the Iceberg runtime jar is missing; run `make jars` (make test and make run-local do it)")
+    jars = [ICEBERG_RUNTIME_JAR, DQDL_PARSER_JAR]
+    for jar in jars:
+        if not jar.is_file():
+            raise MissingJar(f"{jar}: a jar local Spark needs is missing; run `make jars` (make test and make run-local do it)")
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     scratch = os.environ.get("SPARK_SCRATCH_DIR") or tempfile.gettempdir()
@@ -55,7 +59,7 @@ def local_spark_session(app_name: str = "json-to-pq-local", quick_start: bool = 
         .config("spark.driver.extraJavaOptions", java_options)
         .config("spark.sql.sources.partitionOverwriteMode", "static")
         # As the job's Glue session gets them (--conf): Iceberg's SQL extensions (procedures, ALTER ... PARTITION FIELD).
-        .config("spark.jars", str(jar))
+        .config("spark.jars", ",".join(str(path) for path in jars))
         .config("spark.sql.extensions", ICEBERG_EXTENSIONS)
         # The job caches each parsed batch once; uncompressed, that costs a fraction of a re-parse.
         .config("spark.sql.inMemoryColumnarStorage.compressed", "false")
