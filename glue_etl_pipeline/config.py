@@ -76,7 +76,7 @@ DEFAULT_FRESHNESS_HOURS = 25
 MAX_FRESHNESS_HOURS = 168
 
 
-def attempts_seconds(job_timeout_minutes: int, start_delay_minutes: int = 0, retry: RetryPolicy = RETRY_POLICY) -> int:
+def attempts_seconds(job_timeout_minutes: int, start_delay_minutes: int, retry: RetryPolicy = RETRY_POLICY) -> int:
     """The longest one run's attempts and retry waits take; each attempt may first wait
     `start_delay_minutes` for capacity (Flex)."""
     return retry.total_attempts * (start_delay_minutes + job_timeout_minutes) * 60 + retry.longest_total_wait_seconds
