@@ -271,33 +271,17 @@ class EtlJob(Construct):
             )
         # Iceberg's Glue catalog: the tables the job creates on its first run and evolves after
         # (GetTable to load, CreateTable, UpdateTable for each commit and ADD COLUMNS), in their database only.
-        curated_tables = [
-            stack.format_arn(service="glue", resource="table", resource_name=f"{config.curated_database}/{name}")
-            for name in (config.curated_table, config.quarantine_table)
-        ]
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="OwnIcebergTables",
-                actions=["glue:GetDatabase", "glue:GetTable", "glue:CreateTable", "glue:UpdateTable"],
-                resources=[
-                    stack.format_arn(service="glue", resource="catalog"),
-                    stack.format_arn(service="glue", resource="database", resource_name=config.curated_database),
-                    *curated_tables,
-                ],
-            )
+        self._grant_catalog(
+            "OwnIcebergTables",
+            ["glue:GetDatabase", "glue:GetTable", "glue:CreateTable", "glue:UpdateTable"],
+            config.curated_database,
+            [config.curated_table, config.quarantine_table],
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReadOwnCatalogTable",
-                actions=["glue:GetDatabase", "glue:GetTable", "glue:GetPartition", "glue:GetPartitions"],
-                resources=[
-                    stack.format_arn(service="glue", resource="catalog"),
-                    stack.format_arn(service="glue", resource="database", resource_name=config.glue_db),
-                    stack.format_arn(
-                        service="glue", resource="table", resource_name=f"{config.glue_db}/{config.table_name}"
-                    ),
-                ],
-            )
+        self._grant_catalog(
+            "ReadOwnCatalogTable",
+            ["glue:GetDatabase", "glue:GetTable", "glue:GetPartition", "glue:GetPartitions"],
+            config.glue_db,
+            [config.table_name],
         )
         own_log_groups = stack.format_arn(
             service="logs",
@@ -346,6 +330,16 @@ class EtlJob(Construct):
             "cloudwatch:PutMetricData supports no resource-level permissions; the statement is limited "
             "to the Glue, Glue Data Quality and the pipeline's own namespaces by condition.",
         )
+
+    def _grant_catalog(self, sid: str, actions: list[str], database: str, tables: list[str]) -> None:
+        """`actions` on the Data Catalog, `database` and its `tables`, and on nothing else there."""
+        stack = Stack.of(self)
+        resources = [
+            stack.format_arn(service="glue", resource="catalog"),
+            stack.format_arn(service="glue", resource="database", resource_name=database),
+            *(stack.format_arn(service="glue", resource="table", resource_name=f"{database}/{table}") for table in tables),
+        ]
+        self.role.add_to_policy(iam.PolicyStatement(sid=sid, actions=actions, resources=resources))
 
     def _grant_s3(self, location: S3Location, object_actions: list[str]) -> None:
         bucket_arn = f"arn:{Aws.PARTITION}:s3:::{location.bucket}"

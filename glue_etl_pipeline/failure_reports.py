@@ -11,7 +11,7 @@ event delivery with EventBridge") and "Glue Job State Change" (AWS Glue Develope
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -20,9 +20,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from glue_etl_pipeline.alerts import Alerts
-from glue_etl_pipeline.compliance import acknowledge, resource_finding
 from glue_etl_pipeline.config import EnvironmentConfig
-from glue_etl_pipeline.lambda_function import MAX_EVENT_AGE, TARGET_RETRY_ATTEMPTS, pipeline_function
+from glue_etl_pipeline.lambda_function import MAX_EVENT_AGE, TARGET_RETRY_ATTEMPTS, allow_reading_executions, pipeline_function
 from glue_etl_pipeline.triggers import dead_letter_queue
 from glue_etl_pipeline.workflow import FAILURE_ERROR, WORKFLOW_ARGUMENT
 
@@ -68,19 +67,11 @@ class FailureReports(Construct):
         # Exact actions: the topic's own grant would add kms:GenerateDataKey* on its key.
         self.function.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[alerts.topic.topic_arn]))
         alerts.grant_encryption(self.function)
-        stack = Stack.of(self)
-        job_arn = stack.format_arn(service="glue", resource="job", resource_name=job_name)
+        job_arn = Stack.of(self).format_arn(service="glue", resource="job", resource_name=job_name)
         self.function.add_to_role_policy(iam.PolicyStatement(actions=["glue:GetJobRun"], resources=[job_arn]))
-        executions = stack.format_arn(
-            service="states",
-            resource="execution",
-            resource_name=f"{state_machine.state_machine_name}:*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        self.function.add_to_role_policy(iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions]))
-        acknowledge(
-            self.function.role,
-            resource_finding(self, "AwsSolutions-IAM5", executions),
+        allow_reading_executions(
+            self.function,
+            state_machine,
             "Execution names are chosen at run time; the function may only read the status of this state machine's executions.",
         )
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from glue_etl_pipeline.compliance import acknowledge, skip_checkov
+from glue_etl_pipeline.compliance import acknowledge, resource_finding, skip_checkov
 from glue_etl_pipeline.config import EnvironmentConfig
 from glue_etl_pipeline.etl_job import retained_log_group
 from glue_etl_pipeline.naming import stack_instance_id
@@ -83,3 +84,18 @@ def pipeline_function(
     key.grant(function, "kms:GenerateDataKey", "kms:Decrypt")
     acknowledge(role, "AwsSolutions-IAM5[Resource::*]", "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions.")
     return function
+
+
+def allow_reading_executions(function: lambda_.Function, state_machine: sfn.IStateMachine, reason: str) -> None:
+    """Let `function` read the status of `state_machine`'s executions (states:DescribeExecution), and no other's.
+
+    Execution names are chosen at run time, so the resource ends in `*`: the finding is acknowledged with `reason`.
+    """
+    executions = Stack.of(function).format_arn(
+        service="states",
+        resource="execution",
+        resource_name=f"{state_machine.state_machine_name}:*",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+    function.add_to_role_policy(iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions]))
+    acknowledge(function.role, resource_finding(function, "AwsSolutions-IAM5", executions), reason)

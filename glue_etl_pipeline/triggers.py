@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -11,9 +11,9 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from glue_etl_pipeline.compliance import acknowledge, resource_finding
+from glue_etl_pipeline.compliance import acknowledge
 from glue_etl_pipeline.config import EnvironmentConfig, S3Location
-from glue_etl_pipeline.lambda_function import MAX_EVENT_AGE, TARGET_RETRY_ATTEMPTS, pipeline_function
+from glue_etl_pipeline.lambda_function import MAX_EVENT_AGE, TARGET_RETRY_ATTEMPTS, allow_reading_executions, pipeline_function
 
 # A start EventBridge gave up on (MAX_EVENT_AGE) loses nothing: any later run reads every unread
 # file (bookmarks), and with the S3 trigger the daily catch-up run does so even when no other run comes.
@@ -134,16 +134,9 @@ class ObjectCreatedTrigger(Construct):
         )
         state_machine.grant_start_execution(self.function)
         # A replayed event finds its window's execution by name; the handler reads only its status.
-        executions = Stack.of(self).format_arn(
-            service="states",
-            resource="execution",
-            resource_name=f"{state_machine.state_machine_name}:*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        self.function.add_to_role_policy(iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions]))
-        acknowledge(
-            self.function.role,
-            resource_finding(self, "AwsSolutions-IAM5", executions),
+        allow_reading_executions(
+            self.function,
+            state_machine,
             "Execution names are chosen per coalescing window at run time; the function may only read the "
             "status of this state machine's executions.",
         )
