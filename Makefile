@@ -21,7 +21,7 @@ JAR_ARTIFACTS := org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.7.1:jar sof
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: synth test run-local bench mutation diagram check-python check-node check-java check-maven jars clean
+.PHONY: synth test run-local bench mutation mutation-changed diagram check-python check-node check-java check-maven jars clean
 
 check-python:
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or newer" >&2; exit 1; }
@@ -81,13 +81,21 @@ run-local: $(DEV_STAMP) $(JARS_STAMP) | check-java
 bench: $(DEV_STAMP) $(JARS_STAMP) | check-java
 	$(VENV_PYTHON) -m tools.bench
 
-# Mutation testing (not part of `make test`): mutmut plants small bugs in config.py, the start-pipeline
-# handler and the DQ evaluator's DQDL half (dqdl.py), runs the fast tests that cover each, and the
-# report holds the per-module scores against tools/mutation_equivalents.toml. A fresh run each time.
-mutation: $(DEV_STAMP) | check-node
+# Mutation testing (not part of `make test`): mutmut plants small bugs in the modules of pyproject's
+# [tool.mutation], tools/mutation.py runs the assertion tests that reach each one (snapshots
+# excluded), and the report holds the per-module scores against tools/mutation_equivalents.toml.
+# `make mutation` is a fresh full run; `make mutation-changed` mutates only the modules that differ
+# from MUTATION_BASE (committed or not).
+MUTATION_BASE ?= main
+mutation: $(DEV_STAMP) $(NODE_STAMP) $(JARS_STAMP) | check-java
 	@rm -rf mutants
-	$(VENV)/bin/mutmut run > mutants.log 2>&1 || { tail -n 30 mutants.log >&2; exit 1; }
+	$(VENV_PYTHON) -m tools.mutation > mutants.log 2>&1 || { tail -n 30 mutants.log >&2; exit 1; }
 	$(VENV_PYTHON) -m tools.mutation_report
+
+mutation-changed: $(DEV_STAMP) $(NODE_STAMP) $(JARS_STAMP) | check-java
+	@rm -rf mutants
+	$(VENV_PYTHON) -m tools.mutation --changed-since $(MUTATION_BASE) > mutants.log 2>&1 || { tail -n 30 mutants.log >&2; exit 1; }
+	@if [ -d mutants ]; then $(VENV_PYTHON) -m tools.mutation_report; else tail -n 1 mutants.log; fi
 
 # docs/infra.svg is drawn from DEV's template (both triggers, so every kind of resource appears).
 diagram: synth

@@ -1,0 +1,324 @@
+"""`make mutation`: mutmut's mutants, each judged by the assertion tests that reach its function.
+
+mutmut 3.8.1 writes the mutants (and `tools.mutation_report` reads its result files), but its own
+runner does not fit this project in two ways:
+- it credits what a session-scoped fixture calls to the first test that asked for the fixture. Every
+  construct runs inside the fixture that synthesizes the stacks, so a construct's mutant would meet
+  one test, not the hundreds that read the templates;
+- it forks a process per mutant from one that has started the CDK's Node.js runtime (and Spark's
+  JVM), so parallel mutants would share one pipe to it, and a fresh runtime per mutant costs seconds.
+Here a few long-lived workers each keep one CDK runtime and one Spark session and run pytest once per
+mutant, with that mutant switched on (mutmut's trampolines read the active mutant at every call).
+A clean pass first records, per test, which functions it reached, including through the fixtures it
+uses; a mutant then runs only those tests, fastest first, and stops at the first failure.
+
+Usage: python -m tools.mutation [--changed-since REF] [--modules PATH ...] [--workers N]
+`--changed-since` mutates only the modules that differ from REF (the incremental form).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MUTANTS = ROOT / "mutants"
+# A worker is replaced after this many mutants: every synth leaves its objects in the CDK runtime.
+MUTANTS_PER_WORKER = 150
+# A mutant whose tests run this many times longer than on the clean program is stopped (an
+# endless loop); the floor covers a worker's first Spark query.
+TIMEOUT_FACTOR = 4.0
+TIMEOUT_FLOOR_SECONDS = 60.0
+# Exit codes in mutmut's result files, as tools.mutation_report reads them.
+TIMED_OUT = 24
+WORKER_DIED = 3
+NOT_REACHED = 33
+RESULT_FD_ENV = "MUTATION_RESULT_FD"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """pyproject.toml's [tool.mutation]: the modules mutated and the pytest arguments of the tests judging them."""
+
+    modules: tuple[str, ...]
+    tests: tuple[str, ...]
+
+
+def load_plan(pyproject: Path = ROOT / "pyproject.toml") -> Plan:
+    section = tomllib.loads(pyproject.read_text())["tool"]["mutation"]
+    return Plan(tuple(section["modules"]), tuple(section["tests"]))
+
+
+def changed_modules(base: str, modules: set[str]) -> set[str]:
+    changed = subprocess.run(
+        ["git", "diff", "--name-only", base, "--", *sorted(modules)],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout.split()
+    return modules & set(changed)
+
+
+def generate(modules: list[str]) -> None:
+    """mutmut's own generation: the source copied under mutants/, each function given its mutants."""
+    from mutmut.__main__ import create_mutants
+    from mutmut.configuration import config
+    from mutmut.mutation.trampoline import set_mutant_under_test
+    from mutmut.utils.file_utils import copy_also_copy_files, copy_src_dir
+
+    config().only_mutate = modules
+    set_mutant_under_test("mutant_generation")
+    MUTANTS.mkdir(exist_ok=True)
+    copy_src_dir()
+    copy_also_copy_files()
+    create_mutants(os.cpu_count() or 2)
+    # The rest of the project, as the tests read it (the IAM simulator's packages, the local
+    # session's jars, the documents and the delivery pipeline), is linked, not copied.
+    for entry in ROOT.iterdir():
+        link = MUTANTS / entry.name
+        if not link.exists() and not entry.name.startswith("mutants"):
+            link.symlink_to(entry)
+
+
+def mutants_of(module: str) -> list[str]:
+    meta = json.loads((MUTANTS / f"{module}.meta").read_text())
+    return sorted(meta["exit_code_by_key"])
+
+
+def function_of(mutant: str) -> str:
+    """mutmut's name of the function a mutant belongs to, as its trampolines record a call."""
+    return mutant.partition("__mutmut_")[0]
+
+
+def record(module: str, results: dict[str, int], durations: dict[str, float]) -> None:
+    path = MUTANTS / f"{module}.meta"
+    meta = json.loads(path.read_text())
+    meta["exit_code_by_key"].update(results)
+    meta["durations_by_key"].update(durations)
+    path.write_text(json.dumps(meta, indent=2))
+
+
+class Worker:
+    """One pytest process that runs request after request with a chosen mutant switched on."""
+
+    def __init__(self, log: Path):
+        read_end, write_end = os.pipe()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tools.mutation", "--serve"],
+            cwd=MUTANTS,
+            stdin=subprocess.PIPE,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            pass_fds=(write_end,),
+            env={**os.environ, RESULT_FD_ENV: str(write_end), "PYTHONPATH": f"{MUTANTS}:{ROOT}"},
+            start_new_session=True,
+        )
+        os.close(write_end)
+        self.results = os.fdopen(read_end)
+        self.served = 0
+
+    def send(self, request: dict) -> None:
+        self.process.stdin.write((json.dumps(request) + "\n").encode())
+        self.process.stdin.flush()
+        self.served += 1
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+        self.results.close()
+
+
+def serve() -> None:
+    """The worker's side: one JSON request per line on stdin, one JSON answer per line on the result fd."""
+    from mutmut.mutation.trampoline import set_mutant_under_test
+    from mutmut.state import state
+    from pyspark.sql import SparkSession
+
+    # The glue tests' fixture stops its session at the end of each run; keep one for the worker's life.
+    SparkSession.stop = lambda self: None
+    answers = os.fdopen(int(os.environ[RESULT_FD_ENV]), "w")
+    for line in sys.stdin:
+        request = json.loads(line)
+        reach = Reach() if request["mutant"] == "stats" else None
+        failures = FirstFailure()
+        set_mutant_under_test(request["mutant"])
+        state()._stats.clear()
+        started = time.monotonic()
+        arguments = ["--rootdir=.", "-q", "-p", "no:cacheprovider", "--tb=line", *request["tests"]]
+        if request.get("stop_at_first_failure", True):
+            arguments.insert(1, "-x")
+        exit_code = int(pytest.main(arguments, plugins=[failures, reach] if reach else [failures]))
+        answer = {"exit_code": exit_code, "seconds": time.monotonic() - started, "failed": failures.test}
+        if reach:
+            answer.update(reached=reach.functions_by_test, durations=reach.seconds_by_test)
+        answers.write(json.dumps(answer) + "\n")
+        answers.flush()
+
+
+class FirstFailure:
+    """The test that detected the mutant, so the next mutants of its function try it first."""
+
+    test: str | None = None
+
+    def pytest_runtest_logreport(self, report):
+        if report.failed and self.test is None:
+            self.test = report.nodeid
+
+
+class Reach:
+    """Which mutated functions each test reached: in its own body and in every fixture it uses."""
+
+    def __init__(self):
+        from mutmut.state import state
+
+        self._state = state
+        self._by_fixture: dict[str, set[str]] = defaultdict(set)
+        self.functions_by_test: dict[str, list[str]] = {}
+        self.seconds_by_test: dict[str, float] = defaultdict(float)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_fixture_setup(self, fixturedef, request):  # noqa: ARG002 - pytest passes it by name
+        # A fixture's dependencies are set up before its own hook runs, so hits here are its own.
+        outside = set(self._state()._stats)
+        self._state()._stats.clear()
+        yield
+        self._by_fixture[fixturedef.argname] |= self._state()._stats
+        self._state()._stats.clear()
+        self._state()._stats.update(outside)
+
+    def pytest_runtest_makereport(self, item, call):  # noqa: ARG002
+        self.seconds_by_test[item.nodeid] += call.duration
+
+    def pytest_runtest_teardown(self, item, nextitem):  # noqa: ARG002
+        reached = set(self._state()._stats)
+        for fixture in item.fixturenames:
+            reached |= self._by_fixture.get(fixture, set())
+        self.functions_by_test[item.nodeid] = sorted(reached)
+        self._state()._stats.clear()
+
+
+def ask(worker: Worker, request: dict) -> dict:
+    """Send one request and wait for its answer."""
+    worker.send(request)
+    line = worker.results.readline()
+    if not line:
+        raise RuntimeError(f"a mutation worker died; see {MUTANTS / 'workers.log'}")
+    return json.loads(line)
+
+
+def run(plan: Plan, modules: list[str], workers: int) -> None:
+    """Run every mutant of `modules` and record each verdict in mutmut's result files."""
+    log = MUTANTS / "workers.log"
+    first = Worker(log)
+    clean = ask(first, {"mutant": "stats", "tests": list(plan.tests), "stop_at_first_failure": False})
+    if clean["exit_code"] != 0:
+        raise RuntimeError(f"the tests fail on the unmutated program; see {log}")
+    forced = ask(first, {"mutant": "fail", "tests": list(plan.tests)})
+    if forced["exit_code"] == 0:
+        raise RuntimeError("the tests pass with every mutated function raising: they do not import the mutants")
+    print(f"clean run: {len(clean['reached'])} tests in {clean['seconds']:.0f} s", flush=True)
+    tests_by_function: dict[str, list[str]] = defaultdict(list)
+    for test, functions in clean["reached"].items():
+        for function in functions:
+            tests_by_function[function].append(test)
+    duration = clean["durations"]
+
+    results: dict[str, dict[str, int]] = {module: {} for module in modules}
+    seconds: dict[str, dict[str, float]] = {module: {} for module in modules}
+    pending: list[tuple[str, str, list[str], float]] = []
+    for module in modules:
+        for mutant in mutants_of(module):
+            tests = sorted(tests_by_function.get(function_of(mutant), ()), key=lambda t: duration.get(t, 0))
+            if tests:
+                pending.append((module, mutant, tests, sum(duration.get(t, 0) for t in tests)))
+            else:
+                results[module][mutant] = NOT_REACHED
+    pending.sort(key=lambda item: item[3])
+
+    # A test that detected one mutant of a function is likely to detect the next: try it first.
+    detectors: dict[str, list[str]] = defaultdict(list)
+
+    def ordered(mutant: str, tests: list[str]) -> list[str]:
+        first = [test for test in detectors[function_of(mutant)] if test in tests]
+        return first + [test for test in tests if test not in first]
+
+    pool = [first] + [Worker(log) for _ in range(workers - 1)]
+    busy: dict[Worker, tuple[str, str, float, float]] = {}
+    started = time.monotonic()
+    done = 0
+    while pending or busy:
+        for worker in pool:
+            if worker not in busy and pending:
+                module, mutant, tests, estimate = pending.pop(0)
+                worker.send({"mutant": mutant, "tests": ordered(mutant, tests)})
+                busy[worker] = (module, mutant, time.monotonic(), max(TIMEOUT_FLOOR_SECONDS, TIMEOUT_FACTOR * estimate))
+        with selectors.DefaultSelector() as selector:
+            for worker in busy:
+                selector.register(worker.results, selectors.EVENT_READ, worker)
+            answered = {key.data for key, _ in selector.select(timeout=1.0)}
+        for worker, (module, mutant, since, limit) in list(busy.items()):
+            if worker in answered:
+                line = worker.results.readline()
+                # A worker that dies under a mutant (an exit from deep inside a test) was stopped by it.
+                answer = json.loads(line) if line else {"exit_code": WORKER_DIED, "seconds": time.monotonic() - since}
+                results[module][mutant], seconds[module][mutant] = answer["exit_code"], answer["seconds"]
+                if answer["failed"] and answer["failed"] not in detectors[function_of(mutant)]:
+                    detectors[function_of(mutant)].insert(0, answer["failed"])
+            elif time.monotonic() - since > limit:
+                results[module][mutant], seconds[module][mutant] = TIMED_OUT, limit
+            else:
+                continue
+            del busy[worker]
+            done += 1
+            if done % 200 == 0:
+                print(f"  {done} of {done + len(pending) + len(busy)} mutants in {time.monotonic() - started:.0f} s", flush=True)
+            if results[module][mutant] in (TIMED_OUT, WORKER_DIED) or worker.served >= MUTANTS_PER_WORKER:
+                worker.stop()
+                pool[pool.index(worker)] = Worker(log)
+    for worker in pool:
+        worker.stop()
+    for module in modules:
+        record(module, results[module], seconds[module])
+        print(f"{module}: {len(results[module])} mutants, {sum(seconds[module].values()):.0f} worker-seconds")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--changed-since", metavar="REF", help="mutate only the modules that differ from REF")
+    parser.add_argument("--modules", nargs="+", metavar="PATH", help="mutate only these modules of [tool.mutation]")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        serve()
+        return 0
+    plan = load_plan()
+    modules = set(args.modules or plan.modules) & set(plan.modules)
+    if args.changed_since:
+        modules = changed_modules(args.changed_since, modules)
+    modules = sorted(modules)
+    if not modules:
+        print(f"no mutated module changed since {args.changed_since}")
+        return 0
+    started = time.monotonic()
+    generate(modules)
+    run(plan, modules, args.workers)
+    print(f"mutation run: {len(modules)} modules in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
