@@ -22,9 +22,11 @@ import argparse
 import json
 import os
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from collections import defaultdict
@@ -147,25 +149,48 @@ def serve() -> None:
     from mutmut.state import state
     from pyspark.sql import SparkSession
 
-    # The glue tests' fixture stops its session at the end of each run; keep one for the worker's life.
+    from gluescripts.etl.spark import local_spark_session
+    from tests.glue.conftest import LOCAL_SPARK_ENVIRONMENT
+
+    # One Spark session for the worker's life, started before any test run: its scratch folder must
+    # outlive pytest's temporary folders (pytest deletes all but the last three runs'), and the glue
+    # tests' fixture, which would stop it after each run, finds it running (getOrCreate).
+    os.environ.update(LOCAL_SPARK_ENVIRONMENT, SPARK_SCRATCH_DIR=tempfile.mkdtemp(prefix="mutation-spark-"))
+    local_spark_session("mutation-worker")
     SparkSession.stop = lambda self: None
     answers = os.fdopen(int(os.environ[RESULT_FD_ENV]), "w")
     for line in sys.stdin:
         request = json.loads(line)
         reach = Reach() if request["mutant"] == "stats" else None
         failures = FirstFailure()
+        plugins = [failures] + ([reach] if reach else [Selection(request["tests"])])
         set_mutant_under_test(request["mutant"])
         state()._stats.clear()
         started = time.monotonic()
-        arguments = ["--rootdir=.", "-q", "-p", "no:cacheprovider", "--tb=line", *request["tests"]]
+        # A mutant's tests are chosen by a plugin, not named on the command line: pytest cannot
+        # address every parametrized id from there.
+        files = request["tests"] if reach else sorted({test.partition("::")[0] for test in request["tests"]})
+        arguments = ["--rootdir=.", "-q", "-p", "no:cacheprovider", "--tb=line", *files]
         if request.get("stop_at_first_failure", True):
             arguments.insert(1, "-x")
-        exit_code = int(pytest.main(arguments, plugins=[failures, reach] if reach else [failures]))
+        exit_code = int(pytest.main(arguments, plugins=plugins))
         answer = {"exit_code": exit_code, "seconds": time.monotonic() - started, "failed": failures.test}
         if reach:
             answer.update(reached=reach.functions_by_test, durations=reach.seconds_by_test)
         answers.write(json.dumps(answer) + "\n")
         answers.flush()
+
+
+class Selection:
+    """Run exactly the requested tests, in the requested order."""
+
+    def __init__(self, tests: list[str]):
+        self._order = {test: index for index, test in enumerate(tests)}
+
+    def pytest_collection_modifyitems(self, config, items):
+        chosen = sorted((item for item in items if item.nodeid in self._order), key=lambda item: self._order[item.nodeid])
+        config.hook.pytest_deselected(items=[item for item in items if item.nodeid not in self._order])
+        items[:] = chosen
 
 
 class FirstFailure:
@@ -219,7 +244,7 @@ def ask(worker: Worker, request: dict) -> dict:
     return json.loads(line)
 
 
-def run(plan: Plan, modules: list[str], workers: int) -> None:
+def run(plan: Plan, modules: list[str], workers: int, only: set[str] | None = None) -> None:
     """Run every mutant of `modules` and record each verdict in mutmut's result files."""
     log = MUTANTS / "workers.log"
     first = Worker(log)
@@ -238,9 +263,12 @@ def run(plan: Plan, modules: list[str], workers: int) -> None:
 
     results: dict[str, dict[str, int]] = {module: {} for module in modules}
     seconds: dict[str, dict[str, float]] = {module: {} for module in modules}
+    detected_by: dict[str, str] = {}
     pending: list[tuple[str, str, list[str], float]] = []
     for module in modules:
         for mutant in mutants_of(module):
+            if only is not None and mutant not in only:
+                continue
             tests = sorted(tests_by_function.get(function_of(mutant), ()), key=lambda t: duration.get(t, 0))
             if tests:
                 pending.append((module, mutant, tests, sum(duration.get(t, 0) for t in tests)))
@@ -259,46 +287,72 @@ def run(plan: Plan, modules: list[str], workers: int) -> None:
     busy: dict[Worker, tuple[str, str, float, float]] = {}
     started = time.monotonic()
     done = 0
-    while pending or busy:
+    try:
+        while pending or busy:
+            for worker in pool:
+                if worker not in busy and pending:
+                    module, mutant, tests, estimate = pending.pop(0)
+                    worker.send({"mutant": mutant, "tests": ordered(mutant, tests)})
+                    busy[worker] = (module, mutant, time.monotonic(), max(TIMEOUT_FLOOR_SECONDS, TIMEOUT_FACTOR * estimate))
+            with selectors.DefaultSelector() as selector:
+                for worker in busy:
+                    selector.register(worker.results, selectors.EVENT_READ, worker)
+                answered = {key.data for key, _ in selector.select(timeout=1.0)}
+            for worker, (module, mutant, since, limit) in list(busy.items()):
+                if worker in answered:
+                    line = worker.results.readline()
+                    # A worker that dies under a mutant (an exit from deep inside a test) was stopped by it.
+                    answer = json.loads(line) if line else {"exit_code": WORKER_DIED, "seconds": time.monotonic() - since}
+                    results[module][mutant], seconds[module][mutant] = answer["exit_code"], answer["seconds"]
+                    if answer.get("failed"):
+                        detected_by[mutant] = answer["failed"]
+                    if answer.get("failed") and answer["failed"] not in detectors[function_of(mutant)]:
+                        detectors[function_of(mutant)].insert(0, answer["failed"])
+                elif time.monotonic() - since > limit:
+                    results[module][mutant], seconds[module][mutant] = TIMED_OUT, limit
+                else:
+                    continue
+                del busy[worker]
+                done += 1
+                if done % 200 == 0:
+                    print(f"  {done} of {done + len(pending) + len(busy)} mutants in {time.monotonic() - started:.0f} s", flush=True)
+                if results[module][mutant] in (TIMED_OUT, WORKER_DIED) or worker.served >= MUTANTS_PER_WORKER:
+                    worker.stop()
+                    pool[pool.index(worker)] = Worker(log)
+    finally:
         for worker in pool:
-            if worker not in busy and pending:
-                module, mutant, tests, estimate = pending.pop(0)
-                worker.send({"mutant": mutant, "tests": ordered(mutant, tests)})
-                busy[worker] = (module, mutant, time.monotonic(), max(TIMEOUT_FLOOR_SECONDS, TIMEOUT_FACTOR * estimate))
-        with selectors.DefaultSelector() as selector:
-            for worker in busy:
-                selector.register(worker.results, selectors.EVENT_READ, worker)
-            answered = {key.data for key, _ in selector.select(timeout=1.0)}
-        for worker, (module, mutant, since, limit) in list(busy.items()):
-            if worker in answered:
-                line = worker.results.readline()
-                # A worker that dies under a mutant (an exit from deep inside a test) was stopped by it.
-                answer = json.loads(line) if line else {"exit_code": WORKER_DIED, "seconds": time.monotonic() - since}
-                results[module][mutant], seconds[module][mutant] = answer["exit_code"], answer["seconds"]
-                if answer["failed"] and answer["failed"] not in detectors[function_of(mutant)]:
-                    detectors[function_of(mutant)].insert(0, answer["failed"])
-            elif time.monotonic() - since > limit:
-                results[module][mutant], seconds[module][mutant] = TIMED_OUT, limit
-            else:
-                continue
-            del busy[worker]
-            done += 1
-            if done % 200 == 0:
-                print(f"  {done} of {done + len(pending) + len(busy)} mutants in {time.monotonic() - started:.0f} s", flush=True)
-            if results[module][mutant] in (TIMED_OUT, WORKER_DIED) or worker.served >= MUTANTS_PER_WORKER:
-                worker.stop()
-                pool[pool.index(worker)] = Worker(log)
-    for worker in pool:
-        worker.stop()
-    for module in modules:
-        record(module, results[module], seconds[module])
-        print(f"{module}: {len(results[module])} mutants, {sum(seconds[module].values()):.0f} worker-seconds")
+            worker.stop()
+        # Which test detected each mutant, to audit a detection: `mutmut show` gives the change.
+        audit = MUTANTS / "detected_by.json"
+        previous = json.loads(audit.read_text()) if audit.exists() else {}
+        audit.write_text(json.dumps({**previous, **detected_by}, indent=1, sort_keys=True))
+        for module in modules:
+            record(module, results[module], seconds[module])
+            print(f"{module}: {len(results[module])} mutants, {sum(seconds[module].values()):.0f} worker-seconds")
+
+
+def rerun(plan: Plan, mutants: list[str], workers: int) -> int:
+    """Judge some mutants of the last run again, after tests were added: the tests are copied again."""
+    if not MUTANTS.is_dir():
+        print("error: no mutants/ folder; run `make mutation` first", file=sys.stderr)
+        return 1
+    shutil.copytree(ROOT / "tests", MUTANTS / "tests", dirs_exist_ok=True)
+    by_module: dict[str, list[str]] = defaultdict(list)
+    for mutant in mutants:
+        module = next((m for m in plan.modules if mutant.startswith(m.removesuffix(".py").replace("/", ".") + ".")), None)
+        if module is None:
+            print(f"error: {mutant} is not a mutant of a module in [tool.mutation]", file=sys.stderr)
+            return 1
+        by_module[module].append(mutant)
+    run(plan, sorted(by_module), workers, only=set(mutants))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--changed-since", metavar="REF", help="mutate only the modules that differ from REF")
     parser.add_argument("--modules", nargs="+", metavar="PATH", help="mutate only these modules of [tool.mutation]")
+    parser.add_argument("--mutants", nargs="+", metavar="NAME", help="run these mutants of the last run again, against the current tests")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -306,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
         serve()
         return 0
     plan = load_plan()
+    if args.mutants:
+        return rerun(plan, args.mutants, args.workers)
     modules = set(args.modules or plan.modules) & set(plan.modules)
     if args.changed_since:
         modules = changed_modules(args.changed_since, modules)

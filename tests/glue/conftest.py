@@ -9,11 +9,13 @@ import pytest
 from gluescripts.etl.spark import local_spark_session
 
 
+# The test session's Spark: one core, one shuffle partition, UTC (tools/mutation.py starts its own so).
+LOCAL_SPARK_ENVIRONMENT = {"TZ": "UTC", "SPARK_MASTER": "local[1]", "SPARK_SHUFFLE_PARTITIONS": "1"}
+
+
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory):
-    os.environ["TZ"] = "UTC"
-    os.environ["SPARK_MASTER"] = "local[1]"
-    os.environ["SPARK_SHUFFLE_PARTITIONS"] = "1"
+    os.environ.update(LOCAL_SPARK_ENVIRONMENT)
     os.environ["SPARK_SCRATCH_DIR"] = str(tmp_path_factory.mktemp("spark-scratch"))
     session = local_spark_session("json-to-pq-tests")
     # Tiny frames: planning and code generation cost more than they save.

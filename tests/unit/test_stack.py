@@ -467,3 +467,20 @@ def test_a_flex_job_runs_flex_without_a_run_queue_and_the_workflow_waits_out_a_r
     assert "Retry" not in run_job(prod_template)[0]
     # The execution's budget counts each attempt's possible 20-minute wait for capacity.
     assert (flex_timeout, run_job(prod_template)[1]) == (227 * 60, 203 * 60)
+
+
+@pytest.mark.parametrize("function_prefix", ["ObjectCreatedStartPipeline", "FailureReportsReportFailure"])
+def test_a_pipeline_function_is_cut_off_after_30_seconds_and_its_event_retried_twice_within_the_hour(dev_template, function_prefix):
+    """A hung call (an AWS API that does not answer) ends in 30 s, well inside the one-hour window in
+    which Lambda retries the event twice before it lands in the function's own dead-letter queue."""
+    function = resource_named(dev_template, "AWS::Lambda::Function", function_prefix)["Properties"]
+    assert (function["Timeout"], function["MemorySize"], function["Architectures"]) == (30, 256, ["arm64"])
+    assert function["Handler"] == "handler.handler"
+    queue_prefix = function_prefix.removesuffix("StartPipeline").removesuffix("ReportFailure") + "DeadLetterQueue"
+    assert function["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0].startswith(queue_prefix)
+    (invoke_config,) = [
+        c["Properties"]
+        for c in dev_template.find_resources("AWS::Lambda::EventInvokeConfig").values()
+        if c["Properties"]["FunctionName"]["Ref"].startswith(function_prefix)
+    ]
+    assert (invoke_config["MaximumRetryAttempts"], invoke_config["MaximumEventAgeInSeconds"]) == (2, 3600)
