@@ -359,6 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve:
         serve()
         return 0
+    # Stopped early (kill, or Ctrl-C), a run still records what it judged.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     plan = load_plan()
     if args.mutants:
         return rerun(plan, args.mutants, args.workers)
