@@ -484,3 +484,14 @@ def test_a_pipeline_function_is_cut_off_after_30_seconds_and_its_event_retried_t
         if c["Properties"]["FunctionName"]["Ref"].startswith(function_prefix)
     ]
     assert (invoke_config["MaximumRetryAttempts"], invoke_config["MaximumEventAgeInSeconds"]) == (2, 3600)
+
+
+@pytest.mark.parametrize("role_prefix", ["ObjectCreatedRole", "FailureReportsRole"])
+def test_a_pipeline_function_can_park_a_failed_event_in_its_encrypted_dead_letter_queue(dev_template, role_prefix):
+    """An event Lambda gives up on is sent to an SSE-KMS queue: without GenerateDataKey and Decrypt on
+    the queue's key that send fails, and the event is lost instead of parked (AWS Lambda Developer
+    Guide, "Dead-letter queues": the execution role needs the key's permissions)."""
+    statements = policy_statements(dev_template, role_prefix)
+    assert {"Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Effect": "Allow", "Resource": {"Fn::GetAtt": ["MessagingKey9A79A2B1", "Arn"]}} in statements
+    (send,) = [s for s in statements if s["Action"] == "sqs:SendMessage"]
+    assert send["Resource"]["Fn::GetAtt"][0].startswith(role_prefix.removesuffix("Role") + "DeadLetterQueue")
