@@ -211,3 +211,16 @@ def test_the_workflow_marks_every_run_it_starts(prod_template):
     )
     run_job = definition["States"]["Attempt"]["Branches"][0]["States"]["Run Glue job"]
     assert run_job["Parameters"]["Arguments"] == {f"{WORKFLOW_ARGUMENT}.$": "$$.Execution.Id"}
+
+
+@pytest.mark.parametrize(
+    ("rule", "event"),
+    [("ExecutionEnded", lambda: status_change(EXECUTION, "FAILED")), ("JobRunFailed", lambda: job_state_change("jr_1", "FAILED"))],
+)
+def test_an_event_of_another_source_or_kind_with_the_same_detail_does_not_reach_the_function(prod_template, rule, event):
+    """Any service, or a custom event put on the default bus, can carry the same detail: only AWS's own
+    status-change events of Step Functions and Glue may report a failure."""
+    matcher = pattern(prod_template, rule)
+    assert matcher.matches_event(event()) is True
+    assert matcher.matches_event({**event(), "source": "my.application"}) is False
+    assert matcher.matches_event({**event(), "detail-type": "Some Other Change"}) is False
