@@ -280,8 +280,8 @@ def run(plan: Plan, modules: list[str], workers: int, only: set[str] | None = No
     detectors: dict[str, list[str]] = defaultdict(list)
 
     def ordered(mutant: str, tests: list[str]) -> list[str]:
-        first = [test for test in detectors[function_of(mutant)] if test in tests]
-        return first + [test for test in tests if test not in first]
+        known = [test for test in detectors[function_of(mutant)] if test in tests]
+        return known + [test for test in tests if test not in known]
 
     pool = [first] + [Worker(log) for _ in range(workers - 1)]
     busy: dict[Worker, tuple[str, str, float, float]] = {}
