@@ -13,10 +13,13 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # The JVM artefacts local Spark needs beyond PySpark, from Maven Central, each checked against its
 # pinned SHA-256 in jars.sha256. Iceberg: the version Glue 5.0 bundles (AWS Glue Developer Guide,
-# "Using the Iceberg framework in AWS Glue"). AWS's DQDL parser: the tests check ours against it.
+# "Using the Iceberg framework in AWS Glue"). AWS's DQDL engine (deequ's com.amazon.deequ.dqdl) and
+# its parser (software.amazon.glue:dqdl): the local data quality evaluator; the tests also check our
+# parser against AWS's. deequ 2.1.0 declares dqdl 1.0.7, which Maven Central does not serve; 1.0.0
+# is the newest it serves, and the rule tests run every rule type through the pair.
 JARS_DIR := .jars
 JARS_STAMP := $(JARS_DIR)/.fetched
-JAR_ARTIFACTS := org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.7.1:jar software.amazon.glue:dqdl:1.0.0:jar
+JAR_ARTIFACTS := org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.7.1:jar software.amazon.glue:dqdl:1.0.0:jar com.amazon.deequ:deequ:2.1.0-spark-3.5:jar
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)

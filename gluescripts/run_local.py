@@ -2,7 +2,9 @@
 
 The same code path as the Glue job after its read, with the local data quality engine standing in
 for Glue Data Quality. `--schema` and `--ruleset` try a table of your own (defaults: the bundled
-gluescripts/schema.json and ruleset.dqdl). Commits the batch to two Iceberg tables in OUTPUT/warehouse
+gluescripts/schema.json and ruleset.dqdl); `--reference ALIAS=PATH` gives the rules that compare data
+sets (ReferentialIntegrity, RowCountMatch, DatasetMatch, SchemaMatch, AggregateMatch) their other
+data set, as Glue's `additional_data_sources` does; without it they are not evaluated. Commits the batch to two Iceberg tables in OUTPUT/warehouse
 (a `hadoop` catalog, the Iceberg version Glue 5.0 runs): pipeline.curated and pipeline.quarantine,
 as the job does to the Glue Data Catalog. A rerun appends only what the tables do not hold yet, so
 running twice on the same input commits nothing the second time. Writes OUTPUT/dq_report.json,
@@ -13,9 +15,11 @@ prints a summary, and exits 0 when the batch passes, 1 with a one-line reason wh
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
+import re
 import sys
 import time
 import uuid
@@ -24,7 +28,7 @@ from pathlib import Path
 
 from gluescripts.etl.bundled import RULESET_FILE, SCHEMA_FILE, bundled_text
 from gluescripts.etl.dqdl import DqdlError, parse_ruleset
-from gluescripts.etl.evaluate import EvaluationError, evaluate_locally
+from gluescripts.etl.evaluate import PRIMARY_ALIAS, EvaluationError, evaluate_locally
 from gluescripts.etl.metrics import run_metrics
 from gluescripts.etl.pipeline import BatchReport, process_batch
 from gluescripts.etl.quality import NOT_EVALUATED_LOCALLY
@@ -47,7 +51,25 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--schema", help="schema file (default: the bundled gluescripts/schema.json)")
     parser.add_argument("--ruleset", help="DQDL file (default: the bundled gluescripts/ruleset.dqdl)")
     parser.add_argument("--max-quarantine-fraction", type=float, default=DEFAULT_MAX_QUARANTINE_FRACTION)
+    parser.add_argument(
+        "--reference", action="append", default=[], metavar="ALIAS=PATH",
+        help="a data set the rules name by ALIAS (JSON lines: a file or a folder); repeatable",
+    )
     return parser.parse_args(argv)
+
+
+def _references(options: list[str]) -> dict[str, Path]:
+    references = {}
+    for option in options:
+        alias, separator, path = option.partition("=")
+        if not separator or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", alias) or not path:
+            raise UsageError(f"--reference {option}: expected ALIAS=PATH, ALIAS a name such as reference")
+        if alias == PRIMARY_ALIAS or alias in references:
+            raise UsageError(f"--reference {option}: the alias {alias} is {'the batch itself' if alias == PRIMARY_ALIAS else 'given twice'}")
+        if not Path(path).exists():
+            raise UsageError(f"--reference {option}: no such file or directory")
+        references[alias] = Path(path).resolve()
+    return references
 
 
 def _input_files(input_dir: Path) -> list[Path]:
@@ -95,6 +117,7 @@ def run(argv: list[str]) -> int:
     _input_files(Path(args.input))
     if not 0 <= args.max_quarantine_fraction <= 1:
         raise UsageError(f"--max-quarantine-fraction {args.max_quarantine_fraction}: expected a number from 0 to 1")
+    references = _references(args.reference)
     ruleset_source = args.ruleset or f"bundled {RULESET_FILE}"
     ruleset = _file_text("--ruleset", args.ruleset, RULESET_FILE)
     try:
@@ -126,7 +149,9 @@ def run(argv: list[str]) -> int:
     try:
         sink.ensure_tables()
         report = process_batch(
-            read_json_lines(spark, str(Path(args.input).resolve())), schema, ruleset, evaluate_locally, args.max_quarantine_fraction, sink
+            read_json_lines(spark, str(Path(args.input).resolve())), schema, ruleset,
+            functools.partial(evaluate_locally, reference_data={alias: spark.read.json(str(path)) for alias, path in references.items()}),
+            args.max_quarantine_fraction, sink,
         )
     except EvaluationError as problem:
         raise UsageError(f"--ruleset {ruleset_source}: {problem}") from None

@@ -1,14 +1,18 @@
 """Glue's Data Quality Definition Language (DQDL), as far as this project needs to read it.
 
-Two readers of one grammar (AWS's own, in awslabs/dqdl `DataQualityDefinitionLanguage.g4`):
+AWS's DQDL engine evaluates the rules (Glue Data Quality on Glue, deequ locally: `evaluate.py`);
+this module reads them where no JVM runs, with two readers of one grammar (AWS's own, in
+awslabs/dqdl `DataQualityDefinitionLanguage.g4`). tests/glue/test_dqdl_agreement.py checks it
+against AWS's parser.
 
-- `parse_ruleset` reads a whole document for the local engine. Every rule Glue accepts parses:
-  the rule types and forms the local engine evaluates become `Rule`s and `Composite`s; any other
-  DQDL rule (dynamic rules, DetectAnomalies, CustomSql, rules over other datasets, ...) becomes a
-  `Rule` whose `not_local` says why it is not evaluated locally. Text that is not DQDL raises
-  `DqdlError` naming the rule.
-- `rule_level` says whether one rule (as Glue prints it in its results) quarantines rows, which is
-  what the job routes on, on Glue and locally alike.
+- `parse_ruleset` reads a whole document, at synth time and before a local run: every rule Glue
+  accepts parses. The rule types that can be row rules become `Rule`s (columns, condition,
+  threshold, filter) and `Composite`s; any other DQDL rule (aggregates, dynamic rules,
+  DetectAnomalies, CustomSql, rules over other datasets, ...) becomes a `Rule` read by its type
+  only, whose `unread` says what was left to the engine. Text that is not DQDL raises `DqdlError`
+  naming the rule.
+- `rule_level` says whether one rule (as the engine prints it in its results) quarantines rows,
+  which is what the job routes on, on Glue and locally alike.
 
 Grammar facts relied on: keywords `and`/`or`, `null`, `empty` and `whitespaces_only` are written
 in lower or upper case (`AND`, `NULL`, ...), the others (`between`, `in`, `not`, `matches`, `with`,
@@ -20,20 +24,18 @@ binds tighter than `or` and parentheses are optional; `!=` is `!` then `=`; `whe
 from __future__ import annotations
 
 import functools
-import operator
 import re
 from dataclasses import dataclass
 from typing import Union
 
 ROW, DATASET = "row", "dataset"
-COMPARISONS = {"=": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
-LOCAL_RULE_TYPES = (
+READ_RULE_TYPES = (
     "RowCount", "ColumnCount", "ColumnExists", "IsComplete", "Completeness",
     "IsUnique", "Uniqueness", "IsPrimaryKey", "ColumnValues", "ColumnLength",
 )
 # Every rule type in awslabs/dqdl configuration/rules/rules-config.json.
-DQDL_RULE_TYPES = LOCAL_RULE_TYPES + (
+DQDL_RULE_TYPES = READ_RULE_TYPES + (
     "RowCountMatch", "ColumnDataType", "ColumnNamesMatchPattern", "ColumnCorrelation", "Mean", "Sum",
     "StandardDeviation", "Variance", "Entropy", "DistinctValuesCount", "UniqueValueRatio", "DataFreshness",
     "CustomSql", "ReferentialIntegrity", "DatasetMatch", "SchemaMatch", "AggregateMatch", "DetectAnomalies",
@@ -81,28 +83,6 @@ class Expression:
     operator: str  # = != > >= < <= between "not between" in "not in" matches "not matches"
     operands: tuple[object, ...]
 
-    def describe(self) -> str:
-        shown = [f'"{o}"' if isinstance(o, str) else str(o) for o in self.operands]
-        if self.operator in ("between", "not between"):
-            return f"{self.operator} {shown[0]} and {shown[1]}"
-        if self.operator in ("in", "not in"):
-            return f"{self.operator} [{', '.join(shown)}]"
-        return f"{self.operator} {shown[0]}"
-
-    def holds(self, value: float) -> bool:
-        """Whether a dataset metric satisfies the condition: exact comparison, `between` exclusive
-        (as Glue documents it), `in` over the literal operands."""
-        if self.operator in COMPARISONS:
-            return COMPARISONS[self.operator](value, self.operands[0])
-        if self.operator in ("between", "not between"):
-            low, high = self.operands
-            inside = low < value < high
-            return inside if self.operator == "between" else not inside
-        if self.operator in ("in", "not in"):
-            found = value in [o for o in self.operands if not isinstance(o, Keyword)]
-            return found if self.operator == "in" else not found
-        raise DqdlError(f"'{self.describe()}' cannot judge a number")
-
 
 @dataclass(frozen=True)
 class Rule:
@@ -112,8 +92,8 @@ class Rule:
     threshold: Expression | None
     where: str | None
     text: str
-    # Why the local engine does not evaluate this rule (None: it does).
-    not_local: str | None = None
+    # What this module left to the engine, reading the rule by its type only (None: it read it whole).
+    unread: str | None = None
 
     @property
     def is_row_level(self) -> bool:
@@ -122,7 +102,7 @@ class Rule:
         Completeness and Uniqueness state a tolerated ratio and `with threshold` a tolerated share of
         failing rows, so the rows they flag stay in the output: only the batch can fail on them.
         """
-        if self.not_local is not None:
+        if self.unread is not None:
             return False
         if self.rule_type in _ROW_RULE_TYPES:
             return True
@@ -138,8 +118,8 @@ class Composite:
     text: str
 
     @property
-    def not_local(self) -> str | None:
-        return next((part.not_local for part in self.parts if part.not_local), None)
+    def unread(self) -> str | None:
+        return next((part.unread for part in self.parts if part.unread), None)
 
     @property
     def is_row_level(self) -> bool:
@@ -195,8 +175,8 @@ def _tokens(text: str) -> list[_Token]:
     return found
 
 
-class _NotLocal(Exception):
-    """The rule is DQDL, in a form the local engine does not evaluate."""
+class _Unread(Exception):
+    """The rule is DQDL, in a form this module reads by its type only."""
 
 
 class _Parser:
@@ -314,14 +294,14 @@ class _Parser:
         text = self.text[first.start : self.tokens[end_index - 1].end if end_index > start_index else first.end]
         if first.kind != "word" or first.value not in DQDL_RULE_TYPES:
             raise DqdlError(f"unknown rule type {first.value!r} in '{text}'; DQDL rule types: {', '.join(DQDL_RULE_TYPES)}")
-        if first.value not in LOCAL_RULE_TYPES:
+        if first.value not in READ_RULE_TYPES:
             self.index = end_index
-            return Rule(str(first.value), (), None, None, None, text, not_local=f"{first.value} rules are evaluated on Glue only")
+            return Rule(str(first.value), (), None, None, None, text, unread=f"{first.value} rules are left to the engine")
         try:
             rule = self._local_rule(str(first.value), text, end_index)
-        except _NotLocal as reason:
+        except _Unread as reason:
             self.index = end_index
-            return Rule(str(first.value), (), None, None, None, text, not_local=str(reason))
+            return Rule(str(first.value), (), None, None, None, text, unread=str(reason))
         if self.index != end_index:
             raise DqdlError(f"rule '{text}': unexpected {self.peek().value!r}")
         return rule
@@ -329,9 +309,15 @@ class _Parser:
     def _rule_end(self, index: int) -> int:
         """Where the rule starting before `index` ends: at a top-level ',', ']', ')' or a composite's and/or."""
         depth = 0
+        # `between x and y`: that `and` is the condition's, even before a parenthesis.
+        awaiting_between_and = False
         while index < len(self.tokens):
             token = self.tokens[index]
-            if token.kind == "punct" and token.value in ("[", "("):
+            if depth == 0 and token.kind == "word" and token.value == "between":
+                awaiting_between_and = True
+            elif depth == 0 and awaiting_between_and and token.kind == "word" and token.value in _AND:
+                awaiting_between_and = False
+            elif token.kind == "punct" and token.value in ("[", "("):
                 depth += 1
             elif token.kind == "punct" and token.value in ("]", ")"):
                 if depth == 0:
@@ -362,7 +348,7 @@ class _Parser:
                 self.take()
                 continue
             if token.kind == "punct" and token.value == "$":
-                raise _NotLocal("variables are resolved on Glue only")
+                raise _Unread("variables are left to the engine")
             is_name = token.kind == "string" or (token.kind == "word" and token.value not in _RESERVED)
             if is_name and (len(columns) < high or token.kind == "string"):
                 columns.append(str(self.take().value))
@@ -383,7 +369,7 @@ class _Parser:
             elif self.at("with"):
                 self.take()
                 if not self.at("threshold"):
-                    raise _NotLocal("tags other than 'with threshold' are evaluated on Glue only")
+                    raise _Unread("tags other than 'with threshold' are left to the engine")
                 if rule_type not in _THRESHOLD_RULE_TYPES:
                     raise DqdlError(f"rule '{text}': only ColumnValues and ColumnLength take 'with threshold' here")
                 self.take()
@@ -433,15 +419,15 @@ class _Parser:
         token = self.take("a value")
         following = self.peek()
         if token.kind == "word" and following is not None and following.kind == "punct" and following.value == "(":
-            raise _NotLocal(f"dynamic rules ({token.value}(...)) need the run history Glue keeps")
+            raise _Unread(f"dynamic rules ({token.value}(...)) need the run history Glue keeps")
         if token.kind == "punct" and token.value == "(":
-            raise _NotLocal("date and arithmetic expressions are evaluated on Glue only")
+            raise _Unread("date and arithmetic expressions are left to the engine")
         if token.kind == "punct" and token.value == "$":
-            raise _NotLocal("variables are resolved on Glue only")
+            raise _Unread("variables are left to the engine")
         if following is not None and following.kind == "arithmetic":
-            raise _NotLocal("arithmetic in conditions is evaluated on Glue only")
+            raise _Unread("arithmetic in conditions is left to the engine")
         if following is not None and following.kind == "word" and following.value in ("days", "hours", "minutes", "B", "KB", "MB", "GB", "TB"):
-            raise _NotLocal("durations and sizes are evaluated on Glue only")
+            raise _Unread("durations and sizes are left to the engine")
         if token.kind == "number":
             return token.value
         if token.kind == "word" and token.value in _KEYWORD_SPELLINGS:
@@ -449,15 +435,16 @@ class _Parser:
         if token.kind == "string" and not numbers_only:
             return token.value
         if token.kind == "string":
-            # A date such as "2024-01-01" compares as a date; any other quoted value here is not DQDL.
-            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(token.value)):
+            # A date ("2024-01-01") or a time of day ("9:30 AM", "19:30") compares as such; any other
+            # quoted value here is not DQDL (the grammar's DATE, TIME and MIL_TIME tokens).
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2} [AP]M|\d{2}:\d{2}", str(token.value)):
                 return token.value
             raise DqdlError(f"rule '{text}': expected a number but found \"{token.value}\"")
         raise DqdlError(f"rule '{text}': expected a number or a quoted value but found {token.value!r}")
 
     def values(self, text: str) -> tuple[object, ...]:
         if self.at("$"):
-            raise _NotLocal("variables are resolved on Glue only")
+            raise _Unread("variables are left to the engine")
         self.expect("[")
         found = [self.value(text)]
         while self.at(","):

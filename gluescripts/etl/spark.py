@@ -14,8 +14,8 @@ from gluescripts.etl.session_settings import pin_session_settings
 # Fetched by `make jars` (and so by `make test`, `make run-local`, `make bench`), pinned in jars.sha256.
 JARS = Path(__file__).resolve().parents[2] / ".jars"
 ICEBERG_RUNTIME_JAR = JARS / "iceberg-spark-runtime-3.5_2.12-1.7.1.jar"
-# AWS's DQDL parser (software.amazon.glue:dqdl), for the tests that check gluescripts/etl/dqdl.py against it.
-DQDL_PARSER_JAR = JARS / "dqdl-1.0.0.jar"
+# AWS's DQDL engine and its parser (software.amazon.glue:dqdl): the local data quality evaluator.
+DQDL_ENGINE_JARS = (JARS / "deequ-2.1.0-spark-3.5.jar", JARS / "dqdl-1.0.0.jar")
 ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
 
 
@@ -41,7 +41,7 @@ def local_spark_session(app_name: str = "json-to-pq-local", quick_start: bool = 
     `quick_start` limits the JIT to its first tier, which halves start-up and test time but slows
     long runs; benchmarks turn it off.
     """
-    jars = [ICEBERG_RUNTIME_JAR, DQDL_PARSER_JAR]
+    jars = [ICEBERG_RUNTIME_JAR, *DQDL_ENGINE_JARS]
     for jar in jars:
         if not jar.is_file():
             raise MissingJar(f"{jar}: a jar local Spark needs is missing; run `make jars` (make test and make run-local do it)")

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from pyiceberg.table import StaticTable
@@ -96,7 +97,7 @@ def test_failing_dataset_rule_exits_1_with_one_line(spark, tmp_path, capsys):
     arguments = ["--input", str(PROJECT_ROOT / "samples"), "--output", str(tmp_path / "out"), "--ruleset", str(ruleset)]
     assert run_local_module.run(arguments) == 1
     assert capsys.readouterr().err.strip() == (
-        "error: batch failed: data quality rule failed: RowCount > 100000 (value 2962 does not satisfy '> 100000')"
+        "error: batch failed: data quality rule failed: RowCount > 100000 (Value: 2962 does not meet the constraint requirement!)"
     )
     assert json.loads((tmp_path / "out" / "dq_report.json").read_text())["passed"] is False
     # The tables exist (the run creates them first) and hold nothing.
@@ -116,6 +117,18 @@ def test_failing_dataset_rule_exits_1_with_one_line(spark, tmp_path, capsys):
             lambda tmp: ["--input", str(PROJECT_ROOT / "samples"), "--output", str(tmp / "o"), "--ruleset", str(tmp / "mean.dqdl")],
             "--ruleset {tmp}/mean.dqdl: unknown rule type 'Bogus' in 'Bogus \"rating\" > 3'",
         ),
+        (
+            lambda tmp: ["--input", str(PROJECT_ROOT / "samples"), "--output", str(tmp / "o"), "--reference", "airlines"],
+            "--reference airlines: expected ALIAS=PATH, ALIAS a name such as reference",
+        ),
+        (
+            lambda tmp: ["--input", str(PROJECT_ROOT / "samples"), "--output", str(tmp / "o"), "--reference", f"primary={tmp}"],
+            "--reference primary={tmp}: the alias primary is the batch itself",
+        ),
+        (
+            lambda tmp: ["--input", str(PROJECT_ROOT / "samples"), "--output", str(tmp / "o"), "--reference", f"airlines={tmp}/nope"],
+            "--reference airlines={tmp}/nope: no such file or directory",
+        ),
     ],
 )
 def test_bad_arguments_are_one_line_errors(tmp_path, make_args, message):
@@ -126,6 +139,39 @@ def test_bad_arguments_are_one_line_errors(tmp_path, make_args, message):
     assert result.returncode == 2
     assert result.stderr.startswith("error: " + message.format(tmp=tmp_path))
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_rules_the_old_evaluator_left_to_glue_are_evaluated_decided_and_reported(spark, tmp_path, capsys):
+    """Mean, CustomSql, DataFreshness and a rule over another data set (`--reference`), through
+    AWS's DQDL engine: each has an outcome and a metric, and a failed one fails the run."""
+    (tmp_path / "in").mkdir()
+    now = datetime.now(timezone.utc)
+    recent, old = (now - timedelta(minutes=30)).isoformat(), (now - timedelta(days=2)).isoformat()
+    (tmp_path / "in" / "orders.jsonl").write_text(
+        f'{{"sku": "A-1", "qty": 3, "at": "{recent}"}}\n{{"sku": "A-2", "qty": 1, "at": "{recent}"}}\n'
+        f'{{"sku": "B-9", "qty": 2, "at": "{old}"}}\n'
+    )
+    (tmp_path / "catalogue.jsonl").write_text('{"sku": "A-1"}\n{"sku": "A-2"}\n')
+    (tmp_path / "schema.json").write_text(
+        '{"columns": [{"name": "sku", "type": "string"}, {"name": "qty", "type": "int"}, {"name": "at", "type": "timestamp"}]}'
+    )
+    rules = (
+        'Mean "qty" = 2.0', 'CustomSql "select sum(qty) from primary" = 6', 'DataFreshness "at" <= 1 hours',
+        'ReferentialIntegrity "sku" "catalogue.sku" >= 0.6',
+    )
+    (tmp_path / "rules.dqdl").write_text("Rules = [ " + ", ".join(rules) + " ]")
+    arguments = ["--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--schema", str(tmp_path / "schema.json"),
+                 "--ruleset", str(tmp_path / "rules.dqdl"), "--reference", f"catalogue={tmp_path / 'catalogue.jsonl'}"]
+    assert run_local_module.run(arguments) == 1
+    report = json.loads((tmp_path / "out" / "dq_report.json").read_text())
+    assert [(r["rule"], r["outcome"], next(iter(r["evaluated_metrics"].values()))) for r in report["rules"]] == [
+        ('Mean "qty" = 2.0', "Passed", 2.0),
+        ('CustomSql "select sum(qty) from primary" = 6', "Passed", 6.0),
+        ('DataFreshness "at" <= 1 hours', "Failed", 2 / 3),  # B-9 arrived two days ago
+        ('ReferentialIntegrity "sku" "catalogue.sku" >= 0.6', "Passed", 2 / 3),  # B-9 is not in the catalogue
+    ]
+    assert capsys.readouterr().err.strip().startswith('error: batch failed: data quality rule failed: DataFreshness "at" <= 1 hours')
+    assert table(spark, tmp_path / "out", "curated").count() == 0
 
 
 def test_a_table_of_your_own_without_a_date_column(spark, tmp_path, capsys):
@@ -147,7 +193,7 @@ def test_a_table_of_your_own_without_a_date_column(spark, tmp_path, capsys):
     assert "fields not in the schema (not written): colour" in printed
     assert "not evaluated locally" in printed and "RowCount > avg(last(3))" in printed
     report = json.loads((tmp_path / "out" / "dq_report.json").read_text())
-    assert [r["outcome"] for r in report["rules"]] == ["Failed", "Failed", "NotEvaluatedLocally", "NotEvaluatedLocally"]
+    assert [r["outcome"] for r in report["rules"]] == ["Failed", "Failed", "NotEvaluatedLocally", "Passed"]
     assert report["unknown_fields"] == ["colour"]
     (row,) = table(spark, tmp_path / "out", "curated").select("sku", "qty").collect()
     assert row.asDict() == {"sku": "A-1", "qty": 3}
