@@ -9,8 +9,9 @@ quality with AWS Glue ETL"):
 - `rowLevelOutcomes`: the input columns plus `DataQualityRulesPass`, `DataQualityRulesFail`,
   `DataQualityRulesSkip` (arrays of rule texts) and `DataQualityEvaluationResult` (Passed or Failed).
 
-The local engine (`evaluate.LocalDataQuality`) returns the same two results, so everything after
-evaluation (the quarantine limit, the routing, the writes and the report) is one code path.
+The local engine (`evaluate.evaluate_locally`, AWS's DQDL engine from awslabs/deequ) returns the
+same two results, so everything after evaluation (the quarantine limit, the routing, the writes
+and the report) is one code path.
 
 Which failed rules quarantine a row is this project's decision, not Glue's: Glue also lists ratio
 rules such as Completeness in a row's `DataQualityRulesFail`, and routing on
@@ -34,7 +35,7 @@ RULES_PASS, RULES_FAIL, RULES_SKIP = "DataQualityRulesPass", "DataQualityRulesFa
 EVALUATION_RESULT = "DataQualityEvaluationResult"
 ROW_OUTCOME_COLUMNS = (RULES_PASS, RULES_FAIL, RULES_SKIP, EVALUATION_RESULT)
 PASSED, FAILED, ERROR = "Passed", "Failed", "Error"
-# Only the local engine says this: a rule it cannot evaluate is never reported as Passed.
+# Only the local seam says this: a rule deequ cannot run here is never reported as Passed.
 NOT_EVALUATED_LOCALLY = "NotEvaluatedLocally"
 
 
