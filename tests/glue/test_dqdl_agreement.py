@@ -87,7 +87,7 @@ def agree(ours, aws) -> bool:
 
 @pytest.fixture(scope="module")
 def aws_parser(spark):
-    return lambda text: spark._jvm.software.amazon.glue.dqdl.parser.DQDLParser().parse(text)
+    return spark._jvm.software.amazon.glue.dqdl.parser.DQDLParser().parse
 
 
 def test_the_suite_holds_enough_rulesets_to_compare():
