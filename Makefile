@@ -4,6 +4,8 @@ SHELL := /bin/bash
 
 PYTHON ?= python3
 PYTEST_ARGS ?=
+# Test processes: two for two cores; each starts its own Spark session and CDK runtime.
+TEST_WORKERS ?= 2
 VENV := .venv
 VENV_PYTHON := $(VENV)/bin/python
 RUNTIME_STAMP := $(VENV)/.runtime-installed
@@ -24,7 +26,7 @@ JAR_ARTIFACTS := org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.7.1:jar sof
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: synth test run-local bench mutation mutation-changed diagram check-python check-node check-java check-maven jars clean
+.PHONY: synth test run-local bench bench-synth mutation mutation-changed diagram check-python check-node check-java check-maven jars clean
 
 check-python:
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or newer" >&2; exit 1; }
@@ -76,13 +78,16 @@ synth: $(RUNTIME_STAMP) $(NODE_STAMP)
 	@$(VENV_PYTHON) -m glue_etl_pipeline.synth_summary cdk.out
 
 test: $(DEV_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) $(JARS_STAMP) | check-java
-	$(VENV_PYTHON) -m pytest $(PYTEST_ARGS)
+	$(VENV_PYTHON) -m pytest --numprocesses $(TEST_WORKERS) $(PYTEST_ARGS)
 
 run-local: $(DEV_STAMP) $(JARS_STAMP) | check-java
 	$(VENV_PYTHON) -m gluescripts.run_local --input samples --output out/run-local
 
 bench: $(DEV_STAMP) $(JARS_STAMP) | check-java
 	$(VENV_PYTHON) -m tools.bench
+
+bench-synth: $(RUNTIME_STAMP) $(NODE_STAMP)
+	$(VENV_PYTHON) -m tools.bench_synth
 
 # Mutation testing (not part of `make test`): mutmut plants small bugs in the modules of pyproject's
 # [tool.mutation], tools/mutation.py runs the assertion tests that reach each one (snapshots
