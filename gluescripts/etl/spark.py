@@ -35,11 +35,12 @@ def register_local_catalog(spark: SparkSession, name: str, warehouse: str) -> st
     return name
 
 
-def local_spark_session(app_name: str = "json-to-pq-local", quick_start: bool = True) -> SparkSession:
+def local_spark_session(app_name: str = "json-to-pq-local", quick_start: bool = True, driver_memory: str = "1g") -> SparkSession:
     """One small, quiet local session, with the job's pinned settings (`session_settings`).
 
     `quick_start` limits the JIT to its first tier, which halves start-up and test time but slows
-    long runs; benchmarks turn it off.
+    long runs; benchmarks turn it off. `driver_memory` is the one JVM's heap (driver and executor in
+    local mode): Spark's default, 1g, holds about a million records' batch; larger runs need more.
     """
     jars = [ICEBERG_RUNTIME_JAR, *DQDL_ENGINE_JARS]
     for jar in jars:
@@ -52,6 +53,7 @@ def local_spark_session(app_name: str = "json-to-pq-local", quick_start: bool = 
     session = (
         SparkSession.builder.master(os.environ.get("SPARK_MASTER", "local[2]"))
         .appName(app_name)
+        .config("spark.driver.memory", driver_memory)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", os.environ.get("SPARK_SHUFFLE_PARTITIONS", "4"))
