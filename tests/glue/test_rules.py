@@ -7,6 +7,7 @@ as deequ does, and README "What runs where" lists each departure.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -451,6 +452,20 @@ def test_rules_over_another_data_set_read_it_by_its_alias(on_rows):
     assert (dataset_match.outcome, dataset_match.reason.split(".")[0]) == (
         "Failed", "The selected columns are not comparable due to duplicates present in the dataset"
     )
+
+
+def test_data_freshness_and_column_data_type_count_null_as_failing(spark):
+    # Glue's documentation does not say how NULL counts; deequ counts it among the failing rows.
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    rows = [("1", now - timedelta(minutes=10)), ("x", now - timedelta(hours=5)), (None, None), ("3", now - timedelta(minutes=50))]
+    ruleset = 'Rules = [ DataFreshness "at" <= 1 hours, DataFreshness "at" <= 6 hours, ColumnDataType "code" = "INTEGER" ]'
+    results = evaluate_locally(spark.createDataFrame(rows, "code string, at timestamp"), ruleset)
+    assert [(o.outcome, next(iter(o.evaluated_metrics.values()))) for o in results.rule_outcomes] == [
+        ("Failed", 0.5),  # two of four within the hour
+        ("Failed", 0.75),  # the NULL is not fresh, so even six hours fail
+        ("Failed", 0.5),  # "1" and "3" are integers; "x" and NULL are not
+    ]
+    assert all(row[RULES_FAIL] == [] for row in results.row_outcomes.collect())  # none has row results
 
 
 UNSUPPORTED_LOCALLY = (
