@@ -298,7 +298,7 @@ class _Parser:
             self.index = end_index
             return Rule(str(first.value), (), None, None, None, text, unread=f"{first.value} rules are left to the engine")
         try:
-            rule = self._local_rule(str(first.value), text, end_index)
+            rule = self._read_rule(str(first.value), text, end_index)
         except _Unread as reason:
             self.index = end_index
             return Rule(str(first.value), (), None, None, None, text, unread=str(reason))
@@ -339,7 +339,7 @@ class _Parser:
             following.kind == "word" and following.value in DQDL_RULE_TYPES
         )
 
-    def _local_rule(self, rule_type: str, text: str, end: int) -> Rule:
+    def _read_rule(self, rule_type: str, text: str, end: int) -> Rule:
         low, high, takes_condition = _SHAPES[rule_type]
         columns: list[str] = []
         while self.index < end:
