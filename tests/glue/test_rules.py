@@ -200,8 +200,9 @@ def test_is_complete_flags_null_rows_only(on_rows):
 
 
 def test_on_empty_input_a_ratio_rule_fails_for_want_of_values(spark):
-    # Glue's documentation does not say; deequ has no ratio to compare, so the rule fails. An empty
-    # batch never reaches the evaluator in the job (pipeline.process_batch publishes nothing).
+    # Glue's documentation does not say; deequ has no ratio to compare, so the rule fails. The job
+    # skips a run with no new lines (job.py); a batch of malformed lines only is evaluated empty, and a
+    # failed IsComplete there quarantines nothing (no rows), while Completeness fails the batch.
     judged = judge(spark, ['IsComplete "name"', 'Completeness "rating" > 0.5', "RowCount > 0", "RowCount = 0"], rows=[])
     assert {rule: result.outcome for rule, (result, _) in judged.items()} == {
         'IsComplete "name"': "Failed", 'Completeness "rating" > 0.5': "Failed", "RowCount > 0": "Failed", "RowCount = 0": "Passed",
