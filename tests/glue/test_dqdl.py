@@ -96,6 +96,7 @@ def test_composites_nest_and_and_binds_tighter_than_or():
 def test_between_and_a_connector_and_are_not_composites():
     assert one("RowCount between 1 and 5").expression == Expression("between", (1, 5))
     assert one('ColumnCorrelation "a" and "b" > 0.5').unread
+    assert one("ColumnCorrelation a and b > 0.5").rule_type == "ColumnCorrelation"  # bare names: a word after `and`
 
 
 def test_the_and_after_a_between_joins_the_next_rule():
