@@ -102,10 +102,10 @@ def test_between_and_a_connector_and_are_not_composites():
 def test_the_and_after_a_between_joins_the_next_rule():
     # AWS's published examples put a parenthesis after a between's own `and`; the `and` after its
     # upper bound still joins two rules.
-    (rule,) = parse_ruleset('Rules = [ ColumnValues "a" between (now() - 3 days) and (now()) and IsComplete "b" and RowCount between 1 and 9 ]')
+    (rule,) = parse_ruleset('Rules = [ ColumnValues "a" between (now() - 3 days) and (now() + 1 hours) and IsComplete "b" and RowCount between 1 and 9 ]')
     assert isinstance(rule, Composite) and rule.operator == "and"
     assert [part.rule_type for part in rule.parts] == ["ColumnValues", "IsComplete", "RowCount"]
-    assert rule.parts[0].text == 'ColumnValues "a" between (now() - 3 days) and (now())'
+    assert rule.parts[0].text == 'ColumnValues "a" between (now() - 3 days) and (now() + 1 hours)'
     assert rule.parts[2].expression == Expression("between", (1, 9))
 
 
