@@ -10,7 +10,8 @@ runner does not fit this project in two ways:
 Here a few long-lived workers each keep one CDK runtime and one Spark session and run pytest once per
 mutant, with that mutant switched on (mutmut's trampolines read the active mutant at every call).
 A clean pass first records, per test, which functions it reached, including through the fixtures it
-uses; a mutant then runs only those tests, fastest first, and stops at the first failure.
+uses; a mutant then runs only those tests, fastest first, and stops at the first failure. Functions
+Spark runs in its own Python workers (mapInArrow's) are switched and recorded there too.
 
 Usage: python -m tools.mutation [--changed-since REF] [--modules PATH ...] [--workers N]
 `--changed-since` mutates only the modules that differ from REF (the incremental form).
@@ -48,6 +49,34 @@ TIMED_OUT = 24
 WORKER_DIED = 3
 NOT_REACHED = 33
 RESULT_FD_ENV = "MUTATION_RESULT_FD"
+# Spark runs some of the job's functions (mapInArrow's) in Python workers its JVM starts: they
+# neither see the mutant a mutation worker switched on nor report what the clean pass reached. A
+# mutation worker's Spark starts a fresh Python per task (no daemon, no reuse), and each imports the
+# sitecustomize below from mutants/ (it is on their PYTHONPATH): it reads the active mutant from
+# EXECUTOR_STATE_ENV's folder and, in the clean pass, appends each function it reaches there.
+EXECUTOR_STATE_ENV = "MUTATION_EXECUTOR_STATE"
+EXECUTOR_SPARK_ARGUMENTS = "--conf spark.python.use.daemon=false --conf spark.python.worker.reuse=false pyspark-shell"
+EXECUTOR_HOOK = f"""\
+# Written by tools/mutation.py: switches Spark's Python workers to the active mutant.
+import os
+
+_state = os.environ.get("{EXECUTOR_STATE_ENV}")
+if _state and "PYTHON_WORKER_FACTORY_PORT" in os.environ:
+    with open(os.path.join(_state, "mutant")) as _file:
+        os.environ["MUTANT_UNDER_TEST"] = _file.read()
+    if os.environ["MUTANT_UNDER_TEST"] == "stats":
+        import mutmut.mutation.trampoline as _trampoline
+
+        _seen = set()
+
+        def _record(name, caller=None):
+            if name not in _seen:
+                _seen.add(name)
+                with open(os.path.join(_state, "reached"), "a") as reached:
+                    reached.write(name + "\\n")
+
+        _trampoline.record_trampoline_hit = _record
+"""
 
 
 @dataclass(frozen=True)
@@ -84,6 +113,7 @@ def generate(modules: list[str]) -> None:
     copy_src_dir()
     copy_also_copy_files()
     create_mutants(os.cpu_count() or 2)
+    (MUTANTS / "sitecustomize.py").write_text(EXECUTOR_HOOK)
     # The rest of the project, as the tests read it (the IAM simulator's packages, the local
     # session's jars, the documents and the delivery pipeline), is linked, not copied.
     for entry in ROOT.iterdir():
@@ -155,13 +185,18 @@ def serve() -> None:
     # One Spark session for the worker's life, started before any test run: its scratch folder must
     # outlive pytest's temporary folders (pytest deletes all but the last three runs'), and the glue
     # tests' fixture, which would stop it after each run, finds it running (getOrCreate).
-    os.environ.update(LOCAL_SPARK_ENVIRONMENT, SPARK_SCRATCH_DIR=tempfile.mkdtemp(prefix="mutation-spark-"))
+    executor_state = Path(tempfile.mkdtemp(prefix="mutation-executors-"))
+    os.environ.update(
+        LOCAL_SPARK_ENVIRONMENT, SPARK_SCRATCH_DIR=tempfile.mkdtemp(prefix="mutation-spark-"),
+        PYSPARK_SUBMIT_ARGS=EXECUTOR_SPARK_ARGUMENTS, **{EXECUTOR_STATE_ENV: str(executor_state)},
+    )
     local_spark_session("mutation-worker")
     SparkSession.stop = lambda self: None
     answers = os.fdopen(int(os.environ[RESULT_FD_ENV]), "w")
     for line in sys.stdin:
         request = json.loads(line)
-        reach = Reach() if request["mutant"] == "stats" else None
+        (executor_state / "mutant").write_text(request["mutant"])
+        reach = Reach(executor_state / "reached") if request["mutant"] == "stats" else None
         failures = FirstFailure()
         plugins = [failures] + ([reach] if reach else [Selection(request["tests"])])
         set_mutant_under_test(request["mutant"])
@@ -206,21 +241,29 @@ class FirstFailure:
 class Reach:
     """Which mutated functions each test reached: in its own body and in every fixture it uses."""
 
-    def __init__(self):
+    def __init__(self, executor_hits: Path):
         from mutmut.state import state
 
         self._state = state
+        self._executor_hits = executor_hits
         self._by_fixture: dict[str, set[str]] = defaultdict(set)
         self.functions_by_test: dict[str, list[str]] = {}
         self.seconds_by_test: dict[str, float] = defaultdict(float)
 
+    def _hits(self) -> set[str]:
+        """What was reached since the last call: in this process and in Spark's Python workers."""
+        if self._executor_hits.exists():
+            self._state()._stats.update(self._executor_hits.read_text().split())
+            self._executor_hits.unlink()
+        return self._state()._stats
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_fixture_setup(self, fixturedef, request):  # noqa: ARG002 - pytest passes it by name
         # A fixture's dependencies are set up before its own hook runs, so hits here are its own.
-        outside = set(self._state()._stats)
+        outside = set(self._hits())
         self._state()._stats.clear()
         yield
-        self._by_fixture[fixturedef.argname] |= self._state()._stats
+        self._by_fixture[fixturedef.argname] |= self._hits()
         self._state()._stats.clear()
         self._state()._stats.update(outside)
 
@@ -228,7 +271,7 @@ class Reach:
         self.seconds_by_test[item.nodeid] += call.duration
 
     def pytest_runtest_teardown(self, item, nextitem):  # noqa: ARG002
-        reached = set(self._state()._stats)
+        reached = set(self._hits())
         for fixture in item.fixturenames:
             reached |= self._by_fixture.get(fixture, set())
         self.functions_by_test[item.nodeid] = sorted(reached)
@@ -283,6 +326,14 @@ def run(plan: Plan, modules: list[str], workers: int, only: set[str] | None = No
         known = [test for test in detectors[function_of(mutant)] if test in tests]
         return known + [test for test in tests if test not in known]
 
+    def save() -> None:
+        # Which test detected each mutant, to audit a detection: `mutmut show` gives the change.
+        audit = MUTANTS / "detected_by.json"
+        previous = json.loads(audit.read_text()) if audit.exists() else {}
+        audit.write_text(json.dumps({**previous, **detected_by}, indent=1, sort_keys=True))
+        for module in modules:
+            record(module, results[module], seconds[module])
+
     pool = [first] + [Worker(log) for _ in range(workers - 1)]
     busy: dict[Worker, tuple[str, str, float, float]] = {}
     started = time.monotonic()
@@ -314,7 +365,9 @@ def run(plan: Plan, modules: list[str], workers: int, only: set[str] | None = No
                     continue
                 del busy[worker]
                 done += 1
-                if done % 200 == 0:
+                if done % 100 == 0:
+                    # Recorded as it goes, so a run of hours can be read (`tools.mutation_report`) while it runs.
+                    save()
                     print(f"  {done} of {done + len(pending) + len(busy)} mutants in {time.monotonic() - started:.0f} s", flush=True)
                 if results[module][mutant] in (TIMED_OUT, WORKER_DIED) or worker.served >= MUTANTS_PER_WORKER:
                     worker.stop()
@@ -322,12 +375,8 @@ def run(plan: Plan, modules: list[str], workers: int, only: set[str] | None = No
     finally:
         for worker in pool:
             worker.stop()
-        # Which test detected each mutant, to audit a detection: `mutmut show` gives the change.
-        audit = MUTANTS / "detected_by.json"
-        previous = json.loads(audit.read_text()) if audit.exists() else {}
-        audit.write_text(json.dumps({**previous, **detected_by}, indent=1, sort_keys=True))
+        save()
         for module in modules:
-            record(module, results[module], seconds[module])
             print(f"{module}: {len(results[module])} mutants, {sum(seconds[module].values()):.0f} worker-seconds")
 
 
