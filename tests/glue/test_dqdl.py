@@ -182,6 +182,9 @@ def test_sections_around_the_rules_are_skipped():
         ('ColumnValues "a" = Null', "expected a number or a quoted value but found 'Null'"),
         ('ColumnValues "a" > "x"', 'expected a number but found "x"'),
         ('IsComplete "a" where b', "where takes a quoted SQL condition"),
+        # A connector with no rule after it is named with the rule it dangles from.
+        ('IsComplete "a" or', "rule 'IsComplete \"a\" or': unexpected 'or'"),
+        ('IsComplete "a" and, IsComplete "b"', "rule 'IsComplete \"a\" and': unexpected 'and'"),
     ],
 )
 def test_what_is_not_dqdl_is_a_clear_error(text, message):

@@ -3,16 +3,20 @@ assembly, Glue's argv, AWS's own getResolvedOptions and SelectFromCollection (aw
 and stand-ins only for the JVM-backed classes (GlueContext, Job, DynamicFrame, EvaluateDataQuality),
 shaped as AWS documents them. moto stands in for the Data Catalog's source table, and Iceberg's own
 in-memory catalog for the Glue Data Catalog behind the job's Iceberg tables (it keeps the tables'
-LOCATION, as Glue's catalog does; its files stay in memory).
+LOCATION, as Glue's catalog does; its files stay in memory, so the daily maintenance, which lists a
+table's files on the file system, fails here and is logged; test_maintenance.py runs it for real).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import logging
 import random
 import re
 import runpy
 import sys
+import types
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -43,14 +47,18 @@ def asset_path(assembly_dir, reference: dict, suffix: str):
 
 
 class StandInDynamicFrame:
-    """DynamicFrame's documented surface used by the job: fromDF and toDF."""
+    """DynamicFrame's documented surface used by the job: fromDF and toDF.
 
-    def __init__(self, frame, name=""):
-        self.frame, self.name = frame, name
+    `fromDF(dataframe, glue_ctx, name)`: the GlueContext is required, the name optional since Glue
+    3.0 (AWS Glue Developer Guide, "DynamicFrame class").
+    """
+
+    def __init__(self, frame, glue_ctx=None):
+        self.frame, self.glue_ctx = frame, glue_ctx
 
     @classmethod
-    def fromDF(cls, dataframe, glue_ctx, name=""):
-        return cls(dataframe, name)
+    def fromDF(cls, dataframe, glue_ctx, name=None):
+        return cls(dataframe, glue_ctx)
 
     def toDF(self, options=None):
         return self.frame
@@ -108,6 +116,8 @@ def glue(spark, tmp_path, dev_template, assembly_dir, monkeypatch):
 
     class EvaluateDataQuality:
         def process_rows(self, frame, ruleset, publishing_options, additional_options):
+            # Glue's JVM evaluates the frame in the job's GlueContext.
+            assert isinstance(frame.glue_ctx, GlueContext)
             world.dq_calls.append((ruleset, publishing_options, additional_options))
             typed = frame.toDF()
             outcomes = [(AIRLINE_RULE, "Passed", None, {"Column.airline.ColumnValues.Compliance": 1.0})]
@@ -225,6 +235,46 @@ def test_glue_starts_the_shipped_script_with_the_bookmark_option_in_job_init(glu
     ]
     assert all(m["Dimensions"] == [{"Name": "Environment", "Value": "DEV"}] for m in metrics)
     assert published_values(glue)["BatchesFailed"] == 0
+
+
+def test_a_run_with_nothing_new_commits_the_bookmark_and_publishes_zero_counts(glue, caplog):
+    glue.input_dir.mkdir()
+    with caplog.at_level(logging.INFO, logger="json_to_pq"):
+        glue.run()
+    assert glue.dq_calls == []
+    assert [event[0] for event in glue.events] == ["init", "read", "commit"]
+    assert glue.events[2] == ("commit", [0, 0])
+    # Published all the same, so the freshness alarm tells "ran, found nothing" from "never ran".
+    values = published_values(glue)
+    assert {name: values[name] for name in values if name != "RunDurationSeconds"} == {
+        "RecordsRead": 0, "RecordsWritten": 0, "RecordsQuarantined": 0, "RecordsMalformed": 0,
+        "RecordsWithUnknownFields": 0, "BatchesFailed": 0,
+    }
+    assert values["RunDurationSeconds"] >= 0
+    assert "no new records in travel.complaints; nothing to do" in caplog.messages
+
+
+def test_after_the_commit_a_metrics_or_maintenance_failure_is_logged_and_the_run_succeeds(glue, caplog, monkeypatch):
+    write_files(glue.input_dir, 30, files=1, bad_fraction=0.0, seed=25)
+    # The zip's modules, as the script will import them.
+    iceberg_sink = importlib.import_module("gluescripts.etl.iceberg_sink")
+    assert iceberg_sink.__file__.startswith(str(glue.package))
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("refused by the stand-in")
+
+    monkeypatch.setattr(iceberg_sink.IcebergSink, "maintain", refuse)
+    real_client = boto3.client
+    monkeypatch.setattr(boto3, "client", lambda name, **kw: types.SimpleNamespace(put_metric_data=refuse) if name == "cloudwatch" else real_client(name, **kw))
+    with caplog.at_level(logging.INFO, logger="json_to_pq"):
+        glue.run()
+    assert [event[0] for event in glue.events] == ["init", "read", "commit"]
+    assert glue.table("curated").count() + glue.table("quarantine").count() == 30
+    failures = [(record.levelno, record.getMessage(), str(record.exc_info[1])) for record in caplog.records if record.exc_info]
+    assert failures == [
+        (logging.ERROR, "publishing the run's metrics to CloudWatch failed", "refused by the stand-in"),
+        (logging.ERROR, "the tables' maintenance failed; the next run tries again", "refused by the stand-in"),
+    ]
 
 
 def published_values(glue) -> dict[str, float]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import types
 import uuid
 from datetime import datetime, timedelta, timezone
 
+from gluescripts.etl import job
 from gluescripts.etl.iceberg_sink import KEEP_SNAPSHOTS, IcebergSink, TableLocation
 from gluescripts.etl.spark import register_local_catalog
 from gluescripts.etl.table_schema import load_schema
@@ -45,3 +48,13 @@ def test_maintenance_compacts_expires_and_removes_orphans_once_a_day_and_keeps_e
     assert IcebergSink(spark, SCHEMA, curated, quarantine, "jr_next", datetime.now(timezone.utc) + timedelta(hours=1)).maintain() == []
     tomorrow = IcebergSink(spark, SCHEMA, curated, quarantine, "jr_tomorrow", datetime.now(timezone.utc) + timedelta(days=1, minutes=1))
     assert tomorrow.maintain() == [curated.identifier, quarantine.identifier]
+
+
+def test_the_job_logs_each_table_it_maintained(caplog):
+    sink = types.SimpleNamespace(maintain=lambda: ["glue_catalog.travel.curated", "glue_catalog.travel.quarantine"])
+    with caplog.at_level(logging.INFO, logger="json_to_pq"):
+        job._maintain(sink)
+    assert caplog.messages == [
+        f"maintained glue_catalog.travel.{name}: small files compacted, old snapshots expired, orphan files removed"
+        for name in ("curated", "quarantine")
+    ]
