@@ -92,8 +92,10 @@ def test_reads_the_files_glue_chose_byte_for_byte_whatever_glue_typed(seam):
     assert options["connection_options"] == {
         "paths": [str(raw)], "recurse": True, "attachFilename": "source_file", "boundedSize": "10737418240",
     }
-    assert options["format"] == "csv"
-    assert options["format_options"]["quoteChar"] == -1 and options["format_options"]["withHeader"] is False
+    # Glue's S3 CSV reader, on a separator JSON text never holds unescaped, with no quoting and no
+    # header, so each line stays whole in one column (AWS Glue Developer Guide, "CSV format options").
+    assert (options["connection_type"], options["format"]) == ("s3", "csv")
+    assert options["format_options"] == {"separator": "\u0001", "quoteChar": -1, "withHeader": False}
     assert options["transformation_ctx"] == "read_travel_complaints"
     assert events[:2] == ["job", ("init", "json-to-pq-prod")]
 
@@ -137,15 +139,18 @@ def test_the_sink_is_the_configured_catalogs_tables_at_the_configured_locations(
     runtime, _, _, _ = seam
     runtime.args.update(
         catalog="glue_catalog", curated_table="travel.complaints_curated", quarantine_table="travel.complaints_quarantine",
-        outputpath="s3://curated/complaints/", quarantinepath="s3://curated/complaints_quarantine/",
+        outputpath="s3://lake/curated/FX/", quarantinepath="s3://lake/quarantine/FX",
     )
     started = datetime(2026, 12, 1, 10, 20, tzinfo=timezone.utc)
-    sink = runtime.sink(load_schema('{"columns": [{"name": "id", "type": "int"}]}'), started)
-    assert (sink.curated.identifier, sink.curated.location) == ("glue_catalog.travel.complaints_curated", "s3://curated/complaints")
-    assert (sink.quarantine.identifier, sink.quarantine.location) == (
-        "glue_catalog.travel.complaints_quarantine", "s3://curated/complaints_quarantine",
-    )
+    schema = load_schema('{"columns": [{"name": "id", "type": "int"}]}')
+    sink = runtime.sink(schema, started)
+    # Only the trailing slash goes: Iceberg appends /data and /metadata to a table's location.
+    assert (sink.curated.identifier, sink.curated.location) == ("glue_catalog.travel.complaints_curated", "s3://lake/curated/FX")
+    assert (sink.quarantine.identifier, sink.quarantine.location) == ("glue_catalog.travel.complaints_quarantine", "s3://lake/quarantine/FX")
     assert (sink.run_id, sink.ingested_at) == ("jr_42", started)
+    # Without a run id in its arguments, the rows carry the job's name instead.
+    del runtime.args["JOB_RUN_ID"]
+    assert runtime.sink(schema, started).run_id == "json-to-pq-prod"
 
 def test_commit_commits_the_job(seam):
     runtime, _, events, _ = seam
