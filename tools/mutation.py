@@ -200,6 +200,10 @@ def serve() -> None:
         failures = FirstFailure()
         plugins = [failures] + ([reach] if reach else [Selection(request["tests"])])
         set_mutant_under_test(request["mutant"])
+        # Test modules are imported afresh, so what they build at import (a parser, a schema) is
+        # built by this mutant's code; pytest would otherwise reuse the last run's modules.
+        for name in [name for name in sys.modules if name == "tests" or name.startswith("tests.")]:
+            del sys.modules[name]
         state()._stats.clear()
         started = time.monotonic()
         # A mutant's tests are chosen by a plugin, not named on the command line: pytest cannot
@@ -239,7 +243,8 @@ class FirstFailure:
 
 
 class Reach:
-    """Which mutated functions each test reached: in its own body and in every fixture it uses."""
+    """Which mutated functions each test reached: in its own body, in every fixture it uses and in
+    its file's import (a parser or schema a test module builds once, at collection)."""
 
     def __init__(self, executor_hits: Path):
         from mutmut.state import state
@@ -247,6 +252,7 @@ class Reach:
         self._state = state
         self._executor_hits = executor_hits
         self._by_fixture: dict[str, set[str]] = defaultdict(set)
+        self._by_file: dict[str, set[str]] = defaultdict(set)
         self.functions_by_test: dict[str, list[str]] = {}
         self.seconds_by_test: dict[str, float] = defaultdict(float)
 
@@ -257,21 +263,30 @@ class Reach:
             self._executor_hits.unlink()
         return self._state()._stats
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_fixture_setup(self, fixturedef, request):  # noqa: ARG002 - pytest passes it by name
-        # A fixture's dependencies are set up before its own hook runs, so hits here are its own.
+    def _apart(self, into: set[str]):
+        """Run the hooked step with its hits kept out of the surrounding ones, and add them to `into`."""
         outside = set(self._hits())
         self._state()._stats.clear()
         yield
-        self._by_fixture[fixturedef.argname] |= self._hits()
+        into |= self._hits()
         self._state()._stats.clear()
         self._state()._stats.update(outside)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_fixture_setup(self, fixturedef, request):  # noqa: ARG002 - pytest passes it by name
+        # A fixture's dependencies are set up before its own hook runs, so hits here are its own.
+        yield from self._apart(self._by_fixture[fixturedef.argname])
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_make_collect_report(self, collector):
+        # A test file is imported while it is collected.
+        yield from self._apart(self._by_file[collector.nodeid.partition("::")[0]])
 
     def pytest_runtest_makereport(self, item, call):  # noqa: ARG002
         self.seconds_by_test[item.nodeid] += call.duration
 
     def pytest_runtest_teardown(self, item, nextitem):  # noqa: ARG002
-        reached = set(self._hits())
+        reached = set(self._hits()) | self._by_file.get(item.nodeid.partition("::")[0], set())
         for fixture in item.fixturenames:
             reached |= self._by_fixture.get(fixture, set())
         self.functions_by_test[item.nodeid] = sorted(reached)

@@ -139,7 +139,9 @@ def _double(value: object) -> float:
 
 
 def _decimal(precision: int, scale: int) -> Callable[[object], Decimal]:
-    quantum, limit, exact = Decimal(1).scaleb(-scale), Decimal(10) ** (precision - scale), Context(prec=precision)
+    # Quantized in a context of the column's precision: a value with more integer digits than
+    # precision - scale signals InvalidOperation, so no separate bound is needed.
+    quantum, exact = Decimal(1).scaleb(-scale), Context(prec=precision)
 
     def accept(value: object) -> Decimal:
         if type(value) is not int and type(value) is not Decimal:
@@ -149,8 +151,7 @@ def _decimal(precision: int, scale: int) -> Callable[[object], Decimal]:
             scaled = number.quantize(quantum, context=exact)
         except InvalidOperation:
             raise _WrongValue from None
-        # copy_abs, not abs(): abs() rounds to the default context's 28 digits.
-        if scaled != number or scaled.copy_abs() >= limit:
+        if scaled != number:
             raise _WrongValue
         return scaled
 
@@ -176,22 +177,23 @@ def _date(value: object) -> int:
 
 def _timestamp(value: object) -> int:
     """Microseconds since 1970-01-01T00:00:00Z; without an offset the time is UTC."""
-    if type(value) is not str or not _TIMESTAMP.fullmatch(value):
+    match = _TIMESTAMP.fullmatch(value) if type(value) is str else None
+    if not match:
         raise _WrongValue
-    try:
-        moment = datetime.fromisoformat(value)
-        micros = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)) - _EPOCH
-    except (ValueError, OverflowError):
-        raise _WrongValue(_why_no_timestamp(value)) from None
-    micros //= _ONE_MICROSECOND
+    # Checked before Python reads it: fromisoformat takes an offset's minutes past 59 as more hours
+    # ("+00:75" is +01:15), a value no ISO 8601 or RFC 3339 reader accepts.
+    problem = _timestamp_problem(*match.groups())
+    if problem:
+        raise _WrongValue(problem)
+    moment = datetime.fromisoformat(value)
+    micros = ((moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)) - _EPOCH) // _ONE_MICROSECOND
     if not _MIN_MICROS <= micros <= _MAX_MICROS:
         raise _WrongValue("is outside the years 0001 to 9999 in UTC")
     return micros
 
 
-def _why_no_timestamp(value: str) -> str:
-    """What is wrong with a timestamp of the right form that Python's calendar refuses."""
-    year, month, day, hour, minute, second, _, offset = _TIMESTAMP.fullmatch(value).groups()
+def _timestamp_problem(year, month, day, hour, minute, second, fraction, offset) -> str | None:  # noqa: ARG001 - the fraction is always valid
+    """What is wrong with the fields of a timestamp of the right form, or None when they are a date, a time of day and an offset."""
     try:
         date(int(year), int(month), int(day))
     except ValueError:
@@ -200,7 +202,7 @@ def _why_no_timestamp(value: str) -> str:
         return "is no time of day"
     if offset and offset != "Z" and (int(offset[1:3]) > 23 or int(offset[4:6]) > 59):
         return "has no valid UTC offset"
-    return "is outside the years 0001 to 9999 in UTC"
+    return None
 
 
 _EXPECTED = {

@@ -57,11 +57,21 @@ def test_each_kind_of_line_gives_exactly_its_records(case):
             assert record.text in case.line.decode("utf-8") and json.loads(record.text)["id"] == outcome.values["id"]
 
 
+def test_the_first_instant_spark_holds_is_accepted_and_the_one_before_is_not():
+    (first,) = PARSER.parse_line(b'{"id": "first", "at": "0001-01-01T00:00:00Z"}')
+    assert first.values[SCHEMA.column_names.index("at")] == _encoded(datetime(1, 1, 1))
+    (before,) = PARSER.parse_line(b'{"id": "before", "at": "0001-01-01T00:00:00+00:01"}')
+    assert before.malformed_reason.startswith("field 'at' is not a valid timestamp: \"0001-01-01T00:00:00+00:01\" (is outside the years 0001 to 9999 in UTC)")
+
+
 def test_fields_the_schema_does_not_declare_are_named_sorted():
     (record,) = PARSER.parse_line(b'{"zeta": 1, "id": "a", "alpha": {"nested": true}}')
     assert record.unknown_fields == ("alpha", "zeta")
     (record,) = PARSER.parse_line(b'{"id": "a"}')
     assert record.unknown_fields is None
+    # A name no UTF-8 can hold (an unpaired surrogate escape) is reported escaped, and the record is written.
+    (record,) = PARSER.parse_line(b'{"id": "a", "\\ud800x": 1, "caf\xc3\xa9": 2}')
+    assert (record.malformed_reason, record.unknown_fields) == (None, ("\\ud800x", "caf\u00e9"))
 
 
 JSON_WHITESPACE = st.text(alphabet=" \t\r\n", max_size=3)
