@@ -3,8 +3,7 @@ assembly, Glue's argv, AWS's own getResolvedOptions and SelectFromCollection (aw
 and stand-ins only for the JVM-backed classes (GlueContext, Job, DynamicFrame, EvaluateDataQuality),
 shaped as AWS documents them. moto stands in for the Data Catalog's source table, and Iceberg's own
 in-memory catalog for the Glue Data Catalog behind the job's Iceberg tables (it keeps the tables'
-LOCATION, as Glue's catalog does; its files stay in memory, so the daily maintenance, which lists a
-table's files on the file system, fails here and is logged; test_maintenance.py runs it for real).
+LOCATION, as Glue's catalog does; its files stay in memory).
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ import random
 import re
 import runpy
 import sys
+import time
 import types
 import uuid
 from dataclasses import dataclass, field
@@ -76,6 +76,9 @@ class GlueWorld:
     failing_dataset_rule: str | None = None
     outputs: tuple = ()
     catalog: str = ""
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    seconds: float = 0.0
 
     def table(self, name: str):
         return self.spark.table(f"{self.catalog}.travel.complaints_{name}")
@@ -187,8 +190,19 @@ def glue(spark, tmp_path, dev_template, assembly_dir, monkeypatch):
             TableInput={"Name": arguments["--table"], "StorageDescriptor": {"Location": str(world.input_dir)}},
         )
 
+        # Iceberg's in-memory catalog keeps its files in memory, where the maintenance procedures
+        # cannot list them: here the sink's maintenance only records that it ran (test_maintenance.py
+        # runs the procedures on files).
+        iceberg_sink = importlib.import_module("gluescripts.etl.iceberg_sink")
+        monkeypatch.setattr(iceberg_sink.IcebergSink, "maintain", lambda sink: [sink.curated.identifier, sink.quarantine.identifier])
+
         def run():
-            runpy.run_path(str(script), run_name="__main__")
+            world.started_at = datetime.now(timezone.utc)
+            started = time.monotonic()
+            try:
+                runpy.run_path(str(script), run_name="__main__")
+            finally:
+                world.seconds, world.ended_at = time.monotonic() - started, datetime.now(timezone.utc)
 
         world.run = run
         world.package = package
@@ -201,9 +215,10 @@ def quarantined(world) -> list[dict]:
     return [row.asDict() for row in world.table("quarantine").collect()]
 
 
-def test_glue_starts_the_shipped_script_with_the_bookmark_option_in_job_init(glue):
+def test_glue_starts_the_shipped_script_with_the_bookmark_option_in_job_init(glue, caplog):
     write_files(glue.input_dir, 60, files=2, bad_fraction=0.05, seed=21)
-    glue.run()
+    with caplog.at_level(logging.INFO, logger="json_to_pq"):
+        glue.run()
     # Glue Data Quality runs once, on the bundled ruleset, publishing under the job's name.
     ((ruleset, publishing, additional),) = glue.dq_calls
     assert ruleset.lstrip().startswith("#") and "Rules = [" in ruleset
@@ -234,7 +249,23 @@ def test_glue_starts_the_shipped_script_with_the_bookmark_option_in_job_init(glu
         "RecordsWithUnknownFields", "RecordsWritten", "RunDurationSeconds",
     ]
     assert all(m["Dimensions"] == [{"Name": "Environment", "Value": "DEV"}] for m in metrics)
-    assert published_values(glue)["BatchesFailed"] == 0
+    values = published_values(glue)
+    assert values["BatchesFailed"] == 0
+    assert 0 < values["RunDurationSeconds"] <= glue.seconds
+    # Every row says when it was ingested: the run's start.
+    for name in ("curated", "quarantine"):
+        (ingested,) = glue.table(name).select("ingested_at").distinct().collect()
+        assert glue.started_at <= ingested.ingested_at.replace(tzinfo=timezone.utc) <= glue.ended_at
+    # What an operator reads in the job's log: the report, the counts, and the maintenance.
+    written, quarantined = glue.events[2][1]
+    (report,) = [json.loads(m.removeprefix("data quality report: ")) for m in caplog.messages if m.startswith("data quality report: ")]
+    assert (report["records"]["read"], report["records"]["written"], report["records"]["quarantined"]) == (60, written, quarantined)
+    assert f"read 60, written {written}, quarantined {quarantined}" in caplog.messages
+    assert [m for m in caplog.messages if m.startswith("maintained ")] == [
+        f"maintained {glue.catalog}.travel.complaints_{name}: small files compacted, old snapshots expired, orphan files removed"
+        for name in ("curated", "quarantine")
+    ]
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
 
 
 def test_a_run_with_nothing_new_commits_the_bookmark_and_publishes_zero_counts(glue, caplog):
@@ -250,7 +281,7 @@ def test_a_run_with_nothing_new_commits_the_bookmark_and_publishes_zero_counts(g
         "RecordsRead": 0, "RecordsWritten": 0, "RecordsQuarantined": 0, "RecordsMalformed": 0,
         "RecordsWithUnknownFields": 0, "BatchesFailed": 0,
     }
-    assert values["RunDurationSeconds"] >= 0
+    assert 0 < values["RunDurationSeconds"] <= glue.seconds
     assert "no new records in travel.complaints; nothing to do" in caplog.messages
 
 
@@ -283,11 +314,15 @@ def published_values(glue) -> dict[str, float]:
     return {datum.name: datum.value for datum in backend.metric_data if datum.namespace == "GlueEtlPipeline"}
 
 
-def test_rows_glue_marks_failed_by_a_row_rule_are_quarantined_with_that_rule(glue, spark):
+def test_rows_glue_marks_failed_by_a_row_rule_are_quarantined_with_that_rule(glue, spark, caplog):
     write_files(glue.input_dir, 80, files=2, bad_fraction=0.06, seed=23)
     record = good_record(random.Random(5), 999, datetime(2026, 11, 1, tzinfo=timezone.utc))
-    (glue.input_dir / "late.jsonl").write_text(json.dumps({**record, "airline": "ZZ"}) + "\n")
-    glue.run()
+    (glue.input_dir / "late.jsonl").write_text(json.dumps({**record, "airline": "ZZ", "colour": "red"}) + "\n")
+    with caplog.at_level(logging.INFO, logger="json_to_pq"):
+        glue.run()
+    # Schema drift is logged, and the field is kept out of the output.
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert warnings == ["1 records of travel.complaints carry fields the schema does not declare (kept out of the output): colour"]
     records = quarantined(glue)
     rule_breakers = [q for q in records if q["reasons"] == [AIRLINE_RULE]]
     assert rule_breakers and all(json.loads(q["record"])["airline"] not in json.loads(AIRLINES) for q in rule_breakers)
@@ -298,15 +333,24 @@ def test_rows_glue_marks_failed_by_a_row_rule_are_quarantined_with_that_rule(glu
 
 
 def test_a_failed_dataset_rule_writes_nothing_commits_nothing_and_names_the_marker(glue):
-    write_files(glue.input_dir, 20, files=1, bad_fraction=0.0, seed=24)
+    write_files(glue.input_dir, 20, files=1, bad_fraction=0.3, seed=24)
     glue.failing_dataset_rule = "RowCount > 100"
-    with pytest.raises(RuntimeError, match=r"^GlueEtlDataQualityFailed: travel\.complaints: data quality rule failed: RowCount > 100 "):
+    with pytest.raises(RuntimeError) as raised:
         glue.run()
+    # Each reason the batch failed, in one line after the marker the state machine matches.
+    message = re.fullmatch(
+        r"GlueEtlDataQualityFailed: travel\.complaints: data quality rule failed: RowCount > 100 \(Value: 2 does not meet the constraint requirement!\); "
+        r"quarantined (\d+) of 20 records \(\d+\.\d%\), above the limit of 10\.0%",
+        str(raised.value),
+    )
+    assert message, str(raised.value)
     assert [event[0] for event in glue.events] == ["init", "read"]
     assert glue.table("curated").count() == glue.table("quarantine").count() == 0
     # The failed batch still publishes its counts, so the dashboard shows what failed it.
     values = published_values(glue)
-    assert (values["BatchesFailed"], values["RecordsRead"], values["RecordsWritten"], values["RecordsQuarantined"]) == (1, 20, 0, 0)
+    assert (values["BatchesFailed"], values["RecordsRead"], values["RecordsWritten"]) == (1, 20, 0)
+    assert values["RecordsQuarantined"] == int(message[1]) > 2
+    assert 0 < values["RunDurationSeconds"] <= glue.seconds
 
 
 def test_a_missing_job_argument_is_named_by_glues_own_parser(glue, monkeypatch):
