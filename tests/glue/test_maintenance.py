@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from gluescripts.etl import job
-from gluescripts.etl.iceberg_sink import KEEP_SNAPSHOTS, IcebergSink, TableLocation
+from gluescripts.etl.iceberg_sink import KEEP_SNAPSHOTS, MAINTAINED_AT, IcebergSink, TableLocation
 from gluescripts.etl.spark import register_local_catalog
 from gluescripts.etl.table_schema import load_schema
 
@@ -48,6 +48,11 @@ def test_maintenance_compacts_expires_and_removes_orphans_once_a_day_and_keeps_e
     assert IcebergSink(spark, SCHEMA, curated, quarantine, "jr_next", datetime.now(timezone.utc) + timedelta(hours=1)).maintain() == []
     tomorrow = IcebergSink(spark, SCHEMA, curated, quarantine, "jr_tomorrow", datetime.now(timezone.utc) + timedelta(days=1, minutes=1))
     assert tomorrow.maintain() == [curated.identifier, quarantine.identifier]
+    # Each table by its own last maintenance: one done an hour ago is left, one done exactly a day ago is due.
+    at = datetime.now(timezone.utc) + timedelta(days=3)
+    for table, last in ((curated, at - timedelta(hours=1)), (quarantine, at - timedelta(days=1))):
+        spark.sql(f"ALTER TABLE {table.identifier} SET TBLPROPERTIES ('{MAINTAINED_AT}' = '{last.isoformat()}')")
+    assert IcebergSink(spark, SCHEMA, curated, quarantine, "jr_later_still", at).maintain() == [quarantine.identifier]
 
 
 def test_the_job_logs_each_table_it_maintained(caplog):
