@@ -63,7 +63,12 @@ def seam(spark, monkeypatch, tmp_path):
             events.append("commit")
 
     context = TypingGlueContext(spark, files)
-    monkeypatch.setattr(awsglue.context, "GlueContext", lambda sc: context)
+    def glue_context(spark_context):
+        # GlueContext wraps the job's SparkContext (AWS Glue Developer Guide, "GlueContext class").
+        assert spark_context is spark.sparkContext
+        return context
+
+    monkeypatch.setattr(awsglue.context, "GlueContext", glue_context)
     monkeypatch.setattr(awsglue.job, "Job", Job)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -113,6 +118,16 @@ def test_rows_without_their_file_name_stop_the_run_before_anything_is_read(seam,
     monkeypatch.setattr(context.create_dynamic_frame, "from_options", lambda **options: types.SimpleNamespace(toDF=lambda: unnamed))
     with pytest.raises(RuntimeError, match=r"^Glue's reader returned lines without their file \(no column 'source_file'\)"):
         runtime.read_new_records("travel", "complaints")
+
+
+@pytest.mark.parametrize("file_name", [None, ""])
+def test_rows_with_an_empty_file_name_stop_the_run_before_anything_is_read(seam, monkeypatch, spark, file_name):
+    runtime, context, _, _ = seam
+    rows = spark.createDataFrame([("x", "s3://raw/a.jsonl"), ("y", file_name)], "col0 string, source_file string")
+    monkeypatch.setattr(context.create_dynamic_frame, "from_options", lambda **options: types.SimpleNamespace(toDF=lambda: rows))
+    with pytest.raises(RuntimeError) as raised:
+        runtime.read_new_records("travel", "complaints")
+    assert str(raised.value) == "Glue's reader returned lines without their file (an empty 'source_file'); nothing was read"
 
 
 def test_glues_session_gets_the_pinned_settings_whatever_it_started_with(spark, seam):
