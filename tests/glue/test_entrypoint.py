@@ -19,7 +19,7 @@ import time
 import types
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import awsglue.context
 import awsglue.dynamicframe
@@ -77,6 +77,7 @@ class GlueWorld:
     outputs: tuple = ()
     catalog: str = ""
     started_at: datetime | None = None
+    maintained_at: list = field(default_factory=list)
     ended_at: datetime | None = None
     seconds: float = 0.0
 
@@ -194,7 +195,11 @@ def glue(spark, tmp_path, dev_template, assembly_dir, monkeypatch):
         # cannot list them: here the sink's maintenance only records that it ran (test_maintenance.py
         # runs the procedures on files).
         iceberg_sink = importlib.import_module("gluescripts.etl.iceberg_sink")
-        monkeypatch.setattr(iceberg_sink.IcebergSink, "maintain", lambda sink: [sink.curated.identifier, sink.quarantine.identifier])
+        def maintain(sink):
+            world.maintained_at.append(sink.ingested_at)
+            return [sink.curated.identifier, sink.quarantine.identifier]
+
+        monkeypatch.setattr(iceberg_sink.IcebergSink, "maintain", maintain)
 
         def run():
             world.started_at = datetime.now(timezone.utc)
@@ -266,6 +271,9 @@ def test_glue_starts_the_shipped_script_with_the_bookmark_option_in_job_init(glu
         for name in ("curated", "quarantine")
     ]
     assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+    # The maintenance compares the run's start with each table's last maintenance, stored in UTC.
+    (maintained_at,) = glue.maintained_at
+    assert maintained_at.utcoffset() == timedelta(0) and glue.started_at <= maintained_at <= glue.ended_at
 
 
 def test_a_run_with_nothing_new_commits_the_bookmark_and_publishes_zero_counts(glue, caplog):
