@@ -325,12 +325,12 @@ def published_values(glue) -> dict[str, float]:
 def test_rows_glue_marks_failed_by_a_row_rule_are_quarantined_with_that_rule(glue, spark, caplog):
     write_files(glue.input_dir, 80, files=2, bad_fraction=0.06, seed=23)
     record = good_record(random.Random(5), 999, datetime(2026, 11, 1, tzinfo=timezone.utc))
-    (glue.input_dir / "late.jsonl").write_text(json.dumps({**record, "airline": "ZZ", "colour": "red"}) + "\n")
+    (glue.input_dir / "late.jsonl").write_text(json.dumps({**record, "airline": "ZZ", "seat": "12A", "colour": "red"}) + "\n")
     with caplog.at_level(logging.INFO, logger="json_to_pq"):
         glue.run()
     # Schema drift is logged, and the field is kept out of the output.
     warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
-    assert warnings == ["1 records of travel.complaints carry fields the schema does not declare (kept out of the output): colour"]
+    assert warnings == ["1 records of travel.complaints carry fields the schema does not declare (kept out of the output): colour, seat"]
     records = quarantined(glue)
     rule_breakers = [q for q in records if q["reasons"] == [AIRLINE_RULE]]
     assert rule_breakers and all(json.loads(q["record"])["airline"] not in json.loads(AIRLINES) for q in rule_breakers)
@@ -340,11 +340,16 @@ def test_rows_glue_marks_failed_by_a_row_rule_are_quarantined_with_that_rule(glu
     assert written + len(records) == 81
 
 
-def test_a_failed_dataset_rule_writes_nothing_commits_nothing_and_names_the_marker(glue):
+def test_a_failed_dataset_rule_writes_nothing_commits_nothing_and_names_the_marker(glue, caplog):
     write_files(glue.input_dir, 20, files=1, bad_fraction=0.3, seed=24)
     glue.failing_dataset_rule = "RowCount > 100"
-    with pytest.raises(RuntimeError) as raised:
+    with pytest.raises(RuntimeError) as raised, caplog.at_level(logging.INFO, logger="json_to_pq"):
         glue.run()
+    # The logged report gives the failed rule with Glue's reason.
+    (report,) = [json.loads(m.removeprefix("data quality report: ")) for m in caplog.messages if m.startswith("data quality report: ")]
+    assert {"rule": "RowCount > 100", "outcome": "Failed", "level": "dataset",
+            "failure_reason": "Value: 2 does not meet the constraint requirement!"} in report["rules"]
+    assert report["passed"] is False
     # Each reason the batch failed, in one line after the marker the state machine matches.
     message = re.fullmatch(
         r"GlueEtlDataQualityFailed: travel\.complaints: data quality rule failed: RowCount > 100 \(Value: 2 does not meet the constraint requirement!\); "
