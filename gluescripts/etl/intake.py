@@ -182,7 +182,7 @@ def _timestamp(value: object) -> int:
         raise _WrongValue
     # Checked before Python reads it: fromisoformat takes an offset's minutes past 59 as more hours
     # ("+00:75" is +01:15), a value no ISO 8601 or RFC 3339 reader accepts.
-    problem = _timestamp_problem(*match.groups())
+    problem = _timestamp_problem(match)
     if problem:
         raise _WrongValue(problem)
     moment = datetime.fromisoformat(value)
@@ -192,8 +192,9 @@ def _timestamp(value: object) -> int:
     return micros
 
 
-def _timestamp_problem(year, month, day, hour, minute, second, fraction, offset) -> str | None:  # noqa: ARG001 - the fraction is always valid
+def _timestamp_problem(match: re.Match) -> str | None:
     """What is wrong with the fields of a timestamp of the right form, or None when they are a date, a time of day and an offset."""
+    year, month, day, hour, minute, second, _, offset = match.groups()
     try:
         date(int(year), int(month), int(day))
     except ValueError:
