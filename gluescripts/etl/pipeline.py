@@ -210,13 +210,21 @@ def _route_and_write(
 ) -> BatchReport:
     routed = _routed(parsed, flagged.frame, schema)
     is_quarantined = F.size(_REASONS) > 0
-    counts = routed.agg(F.count_if(is_quarantined).alias("quarantined"), F.count_if("_by_rule").alias("by_rule")).first()
-    if counts["by_rule"] != flagged.rows:
+    # One pass gives the counts per source object (file and version): the quarantine limit, the
+    # row-results check and, once the sink says which objects it holds, the plan of what is written.
+    by_source = {
+        row["_source"]: row
+        for row in routed.groupBy(source_key().alias("_source"))
+        .agg(F.count_if(is_quarantined).alias("quarantined"), F.count_if(~is_quarantined).alias("output"), F.count_if("_by_rule").alias("by_rule"))
+        .collect()
+    }
+    by_rule = sum(counts["by_rule"] for counts in by_source.values())
+    if by_rule != flagged.rows:
         raise ReconciliationError(
-            f"{flagged.rows} rows failed a row rule, but {counts['by_rule']} records have their values: "
+            f"{flagged.rows} rows failed a row rule, but {by_rule} records have their values: "
             "the row results do not carry the values the job read"
         )
-    expected_quarantine = counts["quarantined"]
+    expected_quarantine = sum(counts["quarantined"] for counts in by_source.values())
     failures = batch_failures(results.rule_outcomes)
     if intake.read and expected_quarantine / intake.read > max_fraction:
         failures += (
@@ -239,15 +247,15 @@ def _route_and_write(
     # cut off between its two commits (in the quarantine, its attempt's curated commit missing) is
     # routed again, and its quarantine rows are replaced in the same commit that adds the new ones:
     # a verdict that depends on the whole batch, such as IsPrimaryKey, may differ now.
-    keys = [row[0] for row in parsed.select(source_key()).distinct().collect()]
-    done, cut_off = sink.committed_sources(keys)
-    routed = routed.withColumn("_done", source_key().isin(sorted(done)))
+    done, cut_off = sink.committed_sources(sorted(by_source))
     replacing = sorted(cut_off)
-    plan = routed.agg(
-        F.count_if(is_quarantined & ~F.col("_done")).alias("quarantine"),
-        F.count_if(~is_quarantined & ~F.col("_done")).alias("output"),
-        F.count_if("_done").alias("already"),
-    ).first()
+    pending_counts = [counts for key, counts in by_source.items() if key not in done]
+    plan = {
+        "quarantine": sum(counts["quarantined"] for counts in pending_counts),
+        "output": sum(counts["output"] for counts in pending_counts),
+        "already": sum(counts["quarantined"] + counts["output"] for key, counts in by_source.items() if key in done),
+    }
+    routed = routed.withColumn("_done", source_key().isin(sorted(done)))
     pending = routed.filter(~F.col("_done"))
     # Every quarantined record as it arrived (the line, or its object of the line), with its reasons.
     sources = (SOURCE_OBJECT, SOURCE_MODIFIED_AT)
