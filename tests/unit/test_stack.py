@@ -388,6 +388,14 @@ def test_created_topic_is_encrypted_and_ssl_only(prod_template):
     prod_template.resource_count_is("AWS::SNS::Subscription", 0)
 
 
+def test_notification_emails_come_from_the_pipeline_of_their_environment(templates):
+    """SNS shows a topic's display name as the sender of its emails: subscribers of several
+    environments tell PROD's failures from DEV's by it."""
+    for name, template in templates.items():
+        topic = only_resource(template, "AWS::SNS::Topic")["Properties"]
+        assert topic["DisplayName"] == f"Glue ETL pipeline {name}", name
+
+
 def test_email_subscription_is_added_to_a_created_topic(variant_templates):
     subscription = only_resource(variant_templates["EMAIL"], "AWS::SNS::Subscription")["Properties"]
     assert subscription["Protocol"] == "email"
