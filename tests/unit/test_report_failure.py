@@ -190,7 +190,8 @@ def test_failed_runs_of_this_job_reach_the_function(prod_template, state, matche
 
 
 def test_both_rules_deliver_to_the_function_with_retries_and_a_dead_letter_queue(templates):
-    for template in templates.values():
+    """And the function is configured as its handler reads it: its notices name their environment."""
+    for name, template in templates.items():
         (queue_id,) = [i for i in template.find_resources("AWS::SQS::Queue") if i.startswith("FailureReportsDeadLetterQueue")]
         for rule in ("ExecutionEnded", "JobRunFailed"):
             (target,) = resource_named(template, "AWS::Events::Rule", f"FailureReports{rule}")["Properties"]["Targets"]
@@ -201,6 +202,7 @@ def test_both_rules_deliver_to_the_function_with_retries_and_a_dead_letter_queue
         variables = function["Environment"]["Variables"]
         assert (variables["FAILURE_ERROR"], variables["WORKFLOW_ARGUMENT"]) == (FAILURE_ERROR, WORKFLOW_ARGUMENT)
         assert variables["TOPIC_ARN"] == {"Ref": "AlertsTopicCF7C81C9"}
+        assert report_failure.Settings.from_environment(variables).environment == name
 
 
 def test_the_workflow_marks_every_run_it_starts(prod_template):

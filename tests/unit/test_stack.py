@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from aws_cdk.assertions import Match
@@ -376,6 +377,19 @@ def test_messaging_key_rotates_and_lets_eventbridge_use_it(prod_template):
     condition = events[0]["Condition"]
     assert condition["StringEqualsIfExists"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
     assert joined(condition["ArnLikeIfExists"]["aws:SourceArn"]) == "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/*"
+
+
+def test_each_function_rule_and_alarm_says_in_the_console_which_environment_it_serves(templates):
+    """Three environments may share an account: an operator reads a function's, a rule's or an
+    alarm's description to know whose it is. CDK's own notifications handler is CDK's to describe."""
+    described = {"AWS::Lambda::Function": "Description", "AWS::Events::Rule": "Description", "AWS::CloudWatch::Alarm": "AlarmDescription"}
+    for name, template in templates.items():
+        for resource_type, key in described.items():
+            for logical_id, resource in template.find_resources(resource_type).items():
+                if logical_id.startswith("BucketNotificationsHandler"):
+                    continue
+                description = joined(resource["Properties"].get(key, ""))
+                assert re.search(rf"\b{name}\b", description), (name, logical_id, description)
 
 
 # --- SNS --------------------------------------------------------------------------------------
