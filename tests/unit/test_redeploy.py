@@ -81,3 +81,26 @@ def test_security_configuration_name_follows_its_settings_and_leaves_cloudwatch_
     assert "CloudWatchEncryption" not in settings or settings["CloudWatchEncryption"]["CloudWatchEncryptionMode"] == "DISABLED"
     assert settings["JobBookmarksEncryption"]["JobBookmarksEncryptionMode"] == "CSE-KMS"
     assert re.search(r"-security-[0-9a-f]{8}$", configuration["Properties"]["Name"]["Fn::Join"][1][-1])
+
+
+# Every resource an upgrade must keep (retained: it holds logs, or keys that encrypt them), by logical id.
+RETAINED_LOGICAL_IDS = {
+    "EtlJobErrorLogs374BD0CF", "EtlJobOutputLogs7818ED80", "WorkflowLogs8B0907C7", "FailureReportsLogsC9EA8C71",
+    "EtlJobKey4034CCA5", "MessagingKey9A79A2B1",
+}
+# The start-pipeline function's log group, where the trigger includes new objects (s3, both).
+EVENT_DRIVEN_LOGICAL_IDS = {"ObjectCreatedLogs6F582D0F"}
+
+
+def test_an_upgrade_keeps_every_retained_resource_under_its_logical_id(templates, project_config):
+    """To CloudFormation a new logical id is a new resource, created before the old one goes: a log
+    group under its fixed name then collides with itself and the update fails, and the old retained
+    one is orphaned with its logs. Renaming a construct on the path to any of these breaks upgrades."""
+    for name, template in templates.items():
+        retained = {
+            logical_id for logical_id, resource in template.to_json()["Resources"].items()
+            if resource.get("DeletionPolicy") in RETAINED or resource.get("UpdateReplacePolicy") in RETAINED
+        }
+        (config,) = project_config.select(name)
+        expected = RETAINED_LOGICAL_IDS | (EVENT_DRIVEN_LOGICAL_IDS if config.on_object_created else set())
+        assert retained == expected, name
