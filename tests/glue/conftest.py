@@ -18,9 +18,12 @@ def spark(tmp_path_factory):
     os.environ.update(LOCAL_SPARK_ENVIRONMENT)
     os.environ["SPARK_SCRATCH_DIR"] = str(tmp_path_factory.mktemp("spark-scratch"))
     session = local_spark_session("json-to-pq-tests")
-    # Tiny frames: planning and code generation cost more than they save.
+    # Tiny frames: planning and code generation cost more than they save. NO_CODEGEN evaluates every
+    # expression interpreted, which Spark's own tests hold to the same results as generated code
+    # (the job on Glue, `make run-local` and `make bench` keep code generation); a fifth off these tests.
     session.conf.set("spark.sql.adaptive.enabled", "false")
     session.conf.set("spark.sql.codegen.wholeStage", "false")
+    session.conf.set("spark.sql.codegen.factoryMode", "NO_CODEGEN")
     yield session
     session.stop()
 

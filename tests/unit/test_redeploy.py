@@ -104,3 +104,40 @@ def test_an_upgrade_keeps_every_retained_resource_under_its_logical_id(templates
         (config,) = project_config.select(name)
         expected = RETAINED_LOGICAL_IDS | (EVENT_DRIVEN_LOGICAL_IDS if config.on_object_created else set())
         assert retained == expected, name
+
+
+# DEV's alarms and dashboard (DEV has every one), by the name an operator knows them by.
+NAMED_BY_LOGICAL_ID = {
+    "Monitoringexecutionsthrottled565E6F52": "executions-throttled",
+    "Monitoringnofreshrecords3D68F0E9": "no-fresh-records",
+    "MonitoringexecutionendedfailedinvocationsEC8591E1": "execution-ended-failed-invocations",
+    "Monitoringjobrunfailedfailedinvocations6AF3E37A": "job-run-failed-failed-invocations",
+    "Monitoringreportfailureerrors0EB58D52": "report-failure-errors",
+    "Monitoringreportfailureasynceventsdropped1F0D072E": "report-failure-async-events-dropped",
+    "MonitoringreportfailuredeadlettersDF381D7E": "report-failure-dead-letters",
+    "MonitoringschedulefailedinvocationsD39D3FE2": "schedule-failed-invocations",
+    "MonitoringscheduledeadlettersB442018A": "schedule-dead-letters",
+    "Monitoringcatchupfailedinvocations1ED9E1FD": "catch-up-failed-invocations",
+    "Monitoringcatchupdeadletters184D325E": "catch-up-dead-letters",
+    "MonitoringobjectcreatedfailedinvocationsA6F8CA30": "object-created-failed-invocations",
+    "Monitoringstartpipelineerrors4A3F0E56": "start-pipeline-errors",
+    "MonitoringstartpipelineasynceventsdroppedD20EDDC7": "start-pipeline-async-events-dropped",
+    "Monitoringstartpipelinedeadletters540387F1": "start-pipeline-dead-letters",
+    "MonitoringDashboard0C3675C6": "",
+}
+
+
+def test_an_upgrade_keeps_each_alarm_and_the_dashboard_under_its_logical_id(dev_template):
+    """Under a new logical id CloudFormation creates the replacement before it deletes the old one
+    (AWS CDK Developer Guide, "Logical ID stability"), here under the same name. Either that create
+    fails and the update rolls back, or, as PutMetricAlarm and PutDashboard overwrite what has the
+    name, the old one's deletion by name then removes the new one: the environment is left without
+    that alarm or dashboard."""
+    names = {
+        logical_id: (resource["Properties"].get("AlarmName") or resource["Properties"]["DashboardName"])
+        for logical_id, resource in dev_template.to_json()["Resources"].items()
+        if resource["Type"] in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard")
+    }
+    assert names == {
+        logical_id: "-".join(filter(None, ("glue-etl-pipeline-dev", suffix))) for logical_id, suffix in NAMED_BY_LOGICAL_ID.items()
+    }
