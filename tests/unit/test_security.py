@@ -309,3 +309,29 @@ def test_each_environment_has_its_own_dashboard_of_its_own_metrics(templates):
         assert name == f"glue-etl-pipeline-{environment.lower()}"
         run_series = [m for w in widgets[:4] for m in w["properties"]["metrics"] if m[0] == "GlueEtlPipeline"]
         assert run_series and all(series[2:4] == ["Environment", environment] for series in run_series)
+
+
+def test_each_alarm_says_in_words_what_went_wrong(dev_template, project_config):
+    """The description is the first line of the alarm's notification: an operator reads it before the metric."""
+    (dev,) = project_config.select("DEV")
+    descriptions = {
+        a["Properties"]["AlarmName"].removeprefix("glue-etl-pipeline-dev-"): a["Properties"]["AlarmDescription"]
+        for a in dev_template.find_resources("AWS::CloudWatch::Alarm").values()
+    }
+    assert descriptions.pop("no-fresh-records") == f"DEV Glue ETL pipeline: no record written for {dev.freshness_hours} hours"
+    assert descriptions == {
+        "executions-throttled": "DEV Glue ETL pipeline: executions throttled",
+        "schedule-failed-invocations": "DEV Glue ETL pipeline: schedule failed invocations",
+        "schedule-dead-letters": "DEV Glue ETL pipeline: schedule dead letters",
+        "catch-up-failed-invocations": "DEV Glue ETL pipeline: catch up failed invocations",
+        "catch-up-dead-letters": "DEV Glue ETL pipeline: catch up dead letters",
+        "object-created-failed-invocations": "DEV Glue ETL pipeline: object created failed invocations",
+        "start-pipeline-errors": "DEV Glue ETL pipeline: start pipeline errors",
+        "start-pipeline-async-events-dropped": "DEV Glue ETL pipeline: start pipeline async events dropped",
+        "start-pipeline-dead-letters": "DEV Glue ETL pipeline: start pipeline dead letters",
+        "execution-ended-failed-invocations": "DEV Glue ETL pipeline: execution ended failed invocations",
+        "job-run-failed-failed-invocations": "DEV Glue ETL pipeline: job run failed failed invocations",
+        "report-failure-errors": "DEV Glue ETL pipeline: report failure errors",
+        "report-failure-async-events-dropped": "DEV Glue ETL pipeline: report failure async events dropped",
+        "report-failure-dead-letters": "DEV Glue ETL pipeline: report failure dead letters",
+    }
