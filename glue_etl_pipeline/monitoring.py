@@ -17,13 +17,17 @@ from gluescripts.etl.metrics import (
     ENVIRONMENT, NAMESPACE, RECORDS_QUARANTINED, RECORDS_READ, RECORDS_WRITTEN, RUN_DURATION,
 )
 
-PERIOD = Duration.minutes(5)
+# Every alarm and graph here reads five-minute periods: CDK's default period of a metric and of a math
+# expression (MetricProps.period, MathExpressionProps.period). The canned metrics' default statistics
+# are the ones wanted (the state machine's counts and Lambda's errors: sum; a queue's visible
+# messages: maximum), so only what differs from CDK's defaults is stated; the tests pin the rendered
+# period and statistic of every alarm and widget.
 
 
 def _summed(namespace: str, metric_name: str, dimension: str, value: str) -> cloudwatch.Metric:
-    """A service metric of one resource, summed over the alarm period."""
+    """A service metric of one resource, summed over the alarm period (a plain Metric averages by default)."""
     return cloudwatch.Metric(
-        namespace=namespace, metric_name=metric_name, dimensions_map={dimension: value}, period=PERIOD, statistic="Sum"
+        namespace=namespace, metric_name=metric_name, dimensions_map={dimension: value}, statistic=cloudwatch.Stats.SUM
     )
 
 
@@ -47,9 +51,9 @@ class Monitoring(Construct):
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         # Failed, timed-out and aborted executions are reported once, with their cause, by the state
         # machine or the report-failure function (failure_reports.py); a throttled start is neither.
-        self._alarm("executions-throttled", state_machine.metric_throttled(period=PERIOD, statistic="Sum"))
+        self._alarm("executions-throttled", state_machine.metric_throttled())
         # Every run "succeeding" on no data is a failure too: no record written for freshness_hours.
-        hourly_written = self.run_metric(RECORDS_WRITTEN, "Sum", Duration.hours(1))
+        hourly_written = self.run_metric(RECORDS_WRITTEN, cloudwatch.Stats.SUM, Duration.hours(1))
         self.alarms["no-fresh-records"] = hourly_written.create_alarm(
             self,
             "no-fresh-records",
@@ -66,8 +70,8 @@ class Monitoring(Construct):
         self._state_machine, self._config = state_machine, config
         self._dead_letter_queues: dict[str, sqs.IQueue] = {}
 
-    def run_metric(self, name: str, statistic: str, period: Duration = PERIOD) -> cloudwatch.Metric:
-        """One of the metrics each Glue run publishes, for this environment."""
+    def run_metric(self, name: str, statistic: str, period: Duration | None = None) -> cloudwatch.Metric:
+        """One of the metrics each Glue run publishes, for this environment (five-minute periods unless `period`)."""
         return cloudwatch.Metric(
             namespace=NAMESPACE, metric_name=name, dimensions_map={ENVIRONMENT: self._environment}, period=period, statistic=statistic
         )
@@ -75,33 +79,32 @@ class Monitoring(Construct):
     def add_dashboard(self) -> cloudwatch.Dashboard:
         """One dashboard per environment: executions, run time, records, the quarantined share, queues, alarms."""
         machine = self._state_machine
-        read, quarantined = self.run_metric(RECORDS_READ, "Sum"), self.run_metric(RECORDS_QUARANTINED, "Sum")
+        read, quarantined = self.run_metric(RECORDS_READ, cloudwatch.Stats.SUM), self.run_metric(RECORDS_QUARANTINED, cloudwatch.Stats.SUM)
         share = cloudwatch.MathExpression(
             expression="IF(read > 0, quarantined / read, 0)",
             using_metrics={"read": read, "quarantined": quarantined},
             label="quarantined share",
-            period=PERIOD,
         )
-        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{self._prefix}")
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=self._prefix)
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Executions",
                 left=[
-                    machine.metric_started(period=PERIOD, statistic="Sum"),
-                    machine.metric_succeeded(period=PERIOD, statistic="Sum"),
-                    machine.metric_failed(period=PERIOD, statistic="Sum"),
-                    machine.metric_timed_out(period=PERIOD, statistic="Sum"),
+                    machine.metric_started(),
+                    machine.metric_succeeded(),
+                    machine.metric_failed(),
+                    machine.metric_timed_out(),
                 ],
                 width=12,
             ),
             cloudwatch.GraphWidget(
                 title="Glue run time (seconds)",
-                left=[self.run_metric(RUN_DURATION, "Maximum"), self.run_metric(RUN_DURATION, "Average")],
+                left=[self.run_metric(RUN_DURATION, cloudwatch.Stats.MAXIMUM), self.run_metric(RUN_DURATION, cloudwatch.Stats.AVERAGE)],
                 width=12,
             ),
             cloudwatch.GraphWidget(
                 title="Records",
-                left=[read, self.run_metric(RECORDS_WRITTEN, "Sum"), quarantined],
+                left=[read, self.run_metric(RECORDS_WRITTEN, cloudwatch.Stats.SUM), quarantined],
                 width=12,
             ),
             cloudwatch.GraphWidget(
@@ -117,7 +120,7 @@ class Monitoring(Construct):
             cloudwatch.GraphWidget(
                 title="Dead-letter queues (messages waiting)",
                 left=[
-                    queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum", label=name)
+                    queue.metric_approximate_number_of_messages_visible(label=name)
                     for name, queue in self._dead_letter_queues.items()
                 ],
                 width=12,
@@ -131,7 +134,7 @@ class Monitoring(Construct):
         self._dead_letter_queues[name] = queue
         self._alarm(
             f"{name}-dead-letters",
-            queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
+            queue.metric_approximate_number_of_messages_visible(),
         )
 
     def watch_rule(self, rule: events.IRule, name: str) -> None:
@@ -142,7 +145,7 @@ class Monitoring(Construct):
 
     def watch_function(self, function: lambda_.IFunction, name: str) -> None:
         """Alarm on the function's errors, and on asynchronous events Lambda dropped without a retry left."""
-        self._alarm(f"{name}-errors", function.metric_errors(period=PERIOD, statistic="Sum"))
+        self._alarm(f"{name}-errors", function.metric_errors())
         self._alarm(
             f"{name}-async-events-dropped",
             _summed("AWS/Lambda", "AsyncEventsDropped", "FunctionName", function.function_name),
@@ -156,7 +159,7 @@ class Monitoring(Construct):
             alarm_description=f"{self._environment} Glue ETL pipeline: {suffix.replace('-', ' ')}",
             threshold=1,
             evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            # CDK's default comparison, greater than or equal to the threshold: one event is one too many.
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         alarm.add_alarm_action(self._notify)

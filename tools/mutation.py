@@ -122,6 +122,15 @@ def generate(modules: list[str]) -> None:
             link.symlink_to(entry)
 
 
+def copy_tests() -> None:
+    """The tests as they stand now, replacing the copy mutmut made (a deleted or renamed test goes too)."""
+    target = MUTANTS / "tests"
+    if target.is_symlink():
+        target.unlink()
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(ROOT / "tests", target, ignore=shutil.ignore_patterns("__pycache__"))
+
+
 def mutants_of(module: str) -> list[str]:
     meta = json.loads((MUTANTS / f"{module}.meta").read_text())
     return sorted(meta["exit_code_by_key"])
@@ -400,7 +409,7 @@ def rerun(plan: Plan, mutants: list[str], workers: int) -> int:
     if not MUTANTS.is_dir():
         print("error: no mutants/ folder; run `make mutation` first", file=sys.stderr)
         return 1
-    shutil.copytree(ROOT / "tests", MUTANTS / "tests", dirs_exist_ok=True)
+    copy_tests()
     by_module: dict[str, list[str]] = defaultdict(list)
     for mutant in mutants:
         module = next((m for m in plan.modules if mutant.startswith(m.removesuffix(".py").replace("/", ".") + ".")), None)
