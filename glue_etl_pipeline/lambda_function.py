@@ -22,6 +22,21 @@ FUNCTIONS_DIR = Path(__file__).resolve().parent / "functions"
 # queue (alarmed).
 MAX_EVENT_AGE = Duration.hours(1)
 TARGET_RETRY_ATTEMPTS = 10
+# The checkov checks every pipeline function is exempt from, each with the reason a reviewer reads.
+_CHECKOV_SKIPS = (
+    ("CKV_AWS_117", "The function only calls AWS APIs; a VPC would add NAT or endpoints and protect nothing."),
+    (
+        "CKV_AWS_173",
+        "Its environment holds only resource names, ARNs and settings, none of them secret; Lambda encrypts it "
+        "at rest with an AWS-owned key.",
+    ),
+    (
+        "CKV_AWS_115",
+        "A burst of events must each be handled (duplicates are harmless); a reserved concurrency would "
+        "throttle them into retries and the dead-letter queue.",
+    ),
+)
+_XRAY_WILDCARD_REASON = "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions."
 
 
 def pipeline_function(
@@ -67,22 +82,11 @@ def pipeline_function(
         retry_attempts=2,
         max_event_age=MAX_EVENT_AGE,
     )
-    skip_checkov(function, "CKV_AWS_117", "The function only calls AWS APIs; a VPC would add NAT or endpoints and protect nothing.")
-    skip_checkov(
-        function,
-        "CKV_AWS_173",
-        "Its environment holds only resource names, ARNs and settings, none of them secret; Lambda encrypts it "
-        "at rest with an AWS-owned key.",
-    )
-    skip_checkov(
-        function,
-        "CKV_AWS_115",
-        "A burst of events must each be handled (duplicates are harmless); a reserved concurrency would "
-        "throttle them into retries and the dead-letter queue.",
-    )
+    for check, reason in _CHECKOV_SKIPS:
+        skip_checkov(function, check, reason)
     # Failed asynchronous invocations land in the encrypted dead-letter queue under the function's role.
     key.grant(function, "kms:GenerateDataKey", "kms:Decrypt")
-    acknowledge(role, "AwsSolutions-IAM5[Resource::*]", "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions.")
+    acknowledge(role, "AwsSolutions-IAM5[Resource::*]", _XRAY_WILDCARD_REASON)
     return function
 
 

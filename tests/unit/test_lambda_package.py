@@ -10,6 +10,12 @@ import json
 import subprocess
 import sys
 
+from aws_cdk import App, Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sqs as sqs
+from aws_cdk.assertions import Template
+
+from glue_etl_pipeline import lambda_function
 from tests.helpers import PROJECT_ROOT
 
 SCRIPT = r"""
@@ -81,3 +87,25 @@ def test_the_shipped_report_failure_folder_holds_the_handler_and_it_publishes(pr
     assert completed.returncode == 0, completed.stderr[-2000:]
     outcome = json.loads(completed.stdout.strip().splitlines()[-1])
     assert outcome["file"].startswith(str(asset)) and outcome["result"]["status"] == "published"
+
+
+def test_a_package_leaves_out_the_caches_and_package_markers_a_working_copy_holds(project_config, tmp_path, monkeypatch):
+    """Any test or local run leaves `__pycache__` beside a handler; the session's own synth may run
+    before one exists, so this builds a function from a folder that has both."""
+    source = tmp_path / "functions" / "example"
+    (source / "__pycache__").mkdir(parents=True)
+    (source / "handler.py").write_text("def handler(event, context):\n    return event\n")
+    (source / "__init__.py").write_text("")
+    (source / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"\x00")
+    monkeypatch.setattr(lambda_function, "FUNCTIONS_DIR", source.parent)
+    app = App(outdir=str(tmp_path / "cdk.out"))
+    stack = Stack(app, "Example")
+    key = kms.Key(stack, "Key")
+    lambda_function.pipeline_function(
+        stack, "Function", config=project_config.select("DEV")[0], name="example", description="An example",
+        environment={}, dead_letter_queue=sqs.Queue(stack, "DeadLetters"), key=key, log_key=key,
+    )
+    app.synth()
+    (function,) = Template.from_stack(stack).find_resources("AWS::Lambda::Function").values()
+    asset = tmp_path / "cdk.out" / f"asset.{function['Properties']['Code']['S3Key'].removesuffix('.zip')}"
+    assert sorted(path.name for path in asset.iterdir()) == ["handler.py"]

@@ -392,6 +392,22 @@ def test_each_function_rule_and_alarm_says_in_the_console_which_environment_it_s
                 assert re.search(rf"\b{name}\b", description), (name, logical_id, description)
 
 
+def test_each_functions_role_reads_in_the_console_as_its_function_and_only_lambda_can_take_it(templates):
+    """IAM's console lists roles by name and description: a function's role says what the function
+    does, and its trust policy lets Lambda, and no other service or account, assume it."""
+    for name, template in templates.items():
+        roles = template.find_resources("AWS::IAM::Role")
+        for logical_id, resource in template.find_resources("AWS::Lambda::Function").items():
+            if logical_id.startswith("BucketNotificationsHandler"):
+                continue
+            function = resource["Properties"]
+            role = roles[function["Role"]["Fn::GetAtt"][0]]["Properties"]
+            assert role["Description"] == function["Description"], (name, logical_id)
+            assert role["AssumeRolePolicyDocument"]["Statement"] == [
+                {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
+            ], (name, logical_id)
+
+
 # --- SNS --------------------------------------------------------------------------------------
 
 def test_created_topic_is_encrypted_and_ssl_only(prod_template):
