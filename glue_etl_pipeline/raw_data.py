@@ -13,11 +13,25 @@ from glue_etl_pipeline.config import EnvironmentConfig
 NONCURRENT_VERSION_DAYS = 30
 ACCESS_LOG_DAYS = 90
 ACCESS_LOG_PREFIX = "raw-data/"
+# The access-log bucket's acknowledged finding and checkov skips, each with the reason a reviewer reads.
+_ACCESS_LOGS_UNLOGGED = "This bucket receives the raw bucket's server access logs; logging it into itself would loop."
+_ACCESS_LOGS_SKIPS = (
+    ("CKV_AWS_18", "This is the access-log bucket; logging it into itself would loop."),
+    (
+        "CKV_AWS_21",
+        "Access logs are written once by S3's log delivery and expire after 90 days; versions would only "
+        "keep deleted logs longer.",
+    ),
+)
 # aws-cdk-lib's bucket-notifications handler: a custom resource CloudFormation calls once per deployment.
 _NOTIFICATIONS_HANDLER_SKIPS = (
     ("CKV_AWS_115", "CDK's deploy-time custom resource, invoked by CloudFormation once per deployment: no concurrency to bound."),
     ("CKV_AWS_116", "CDK's deploy-time custom resource, invoked synchronously by CloudFormation, which reports its failure: no dead-letter queue applies."),
     ("CKV_AWS_117", "CDK's deploy-time custom resource calls only the S3 API; a VPC would add NAT or endpoints and protect nothing."),
+)
+_NOTIFICATIONS_HANDLER_MANAGED_POLICY = (
+    "aws-cdk-lib's bucket-notifications handler runs only during deployment; its role and "
+    "its logs-only managed policy are created by CDK and cannot be replaced."
 )
 
 
@@ -37,18 +51,9 @@ class RawDataBucket(Construct):
             removal_policy=removal_policy,
             lifecycle_rules=[s3.LifecycleRule(id="expire-access-logs", expiration=Duration.days(ACCESS_LOG_DAYS))],
         )
-        acknowledge(
-            access_logs,
-            "AwsSolutions-S1",
-            "This bucket receives the raw bucket's server access logs; logging it into itself would loop.",
-        )
-        skip_checkov(access_logs, "CKV_AWS_18", "This is the access-log bucket; logging it into itself would loop.")
-        skip_checkov(
-            access_logs,
-            "CKV_AWS_21",
-            "Access logs are written once by S3's log delivery and expire after 90 days; versions would only "
-            "keep deleted logs longer.",
-        )
+        acknowledge(access_logs, "AwsSolutions-S1", _ACCESS_LOGS_UNLOGGED)
+        for check, reason in _ACCESS_LOGS_SKIPS:
+            skip_checkov(access_logs, check, reason)
         self.bucket = s3.Bucket(
             self,
             "Bucket",
@@ -77,8 +82,7 @@ class RawDataBucket(Construct):
             acknowledge(
                 handler,
                 "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-                "aws-cdk-lib's bucket-notifications handler runs only during deployment; its role and "
-                "its logs-only managed policy are created by CDK and cannot be replaced.",
+                _NOTIFICATIONS_HANDLER_MANAGED_POLICY,
             )
 
     def _log_access(self, access_logs: s3.Bucket) -> None:

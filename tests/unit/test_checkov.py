@@ -1,7 +1,7 @@
 """checkov (pinned in requirements-checkov.txt, run offline) passes every template.
 
 Each check that does not apply is skipped in the resource's metadata with a reason, as cdk-nag
-findings are acknowledged; the list is pinned here so a new skip is a reviewed change.
+findings are acknowledged; the list is pinned in tests/helpers.py so a new skip is a reviewed change.
 """
 
 from __future__ import annotations
@@ -12,40 +12,10 @@ import subprocess
 
 import pytest
 
-from tests.helpers import PROJECT_ROOT
+from tests.helpers import CHECKOV_REVIEWED_SKIPS, PROJECT_ROOT
 
 CHECKOV = PROJECT_ROOT / ".venv-checkov" / "bin" / "checkov"
-REVIEWED_SKIPS = {
-    "DEV": {
-        ("CKV_AWS_99", "EtlJobSecurityConfiguration"),
-        ("CKV_AWS_18", "RawDataAccessLogs"),
-        ("CKV_AWS_21", "RawDataAccessLogs"),
-        ("CKV_AWS_115", "BucketNotificationsHandler"),
-        ("CKV_AWS_116", "BucketNotificationsHandler"),
-        ("CKV_AWS_117", "BucketNotificationsHandler"),
-        ("CKV_AWS_115", "ObjectCreatedStartPipeline"),
-        ("CKV_AWS_117", "ObjectCreatedStartPipeline"),
-        ("CKV_AWS_173", "ObjectCreatedStartPipeline"),
-        ("CKV_AWS_115", "FailureReportsReportFailure"),
-        ("CKV_AWS_117", "FailureReportsReportFailure"),
-        ("CKV_AWS_173", "FailureReportsReportFailure"),
-    },
-    "TEST": {
-        ("CKV_AWS_99", "EtlJobSecurityConfiguration"),
-        ("CKV_AWS_115", "ObjectCreatedStartPipeline"),
-        ("CKV_AWS_117", "ObjectCreatedStartPipeline"),
-        ("CKV_AWS_173", "ObjectCreatedStartPipeline"),
-        ("CKV_AWS_115", "FailureReportsReportFailure"),
-        ("CKV_AWS_117", "FailureReportsReportFailure"),
-        ("CKV_AWS_173", "FailureReportsReportFailure"),
-    },
-    "PROD": {
-        ("CKV_AWS_99", "EtlJobSecurityConfiguration"),
-        ("CKV_AWS_115", "FailureReportsReportFailure"),
-        ("CKV_AWS_117", "FailureReportsReportFailure"),
-        ("CKV_AWS_173", "FailureReportsReportFailure"),
-    },
-}
+
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +52,6 @@ def test_checkov_finds_nothing(checkov_results, environment):
 def test_every_skip_is_reviewed_and_gives_a_reason(checkov_results, environment):
     skipped = checkov_results[environment]["skipped_checks"]
     found = {(c["check_id"], c["resource"].split(".", 1)[1]) for c in skipped}
-    expected = REVIEWED_SKIPS[environment]
+    expected = CHECKOV_REVIEWED_SKIPS[environment]
     assert {(check, next(r for c, r in found if c == check and r.startswith(prefix))) for check, prefix in expected} == found
     assert all(len(c["check_result"].get("suppress_comment") or "") > 40 for c in skipped)

@@ -13,7 +13,7 @@ from aws_cdk import aws_iam as iam
 
 from glue_etl_pipeline.main import build_app
 from glue_etl_pipeline.synth_summary import acknowledged_findings
-from tests.helpers import only_resource, resource_named
+from tests.helpers import CHECKOV_REVIEWED_SKIPS, only_resource, resource_named
 
 # Every finding the project accepts, per environment, each with a reason in the code beside the resource.
 ACKNOWLEDGED_EVERYWHERE = {
@@ -335,3 +335,16 @@ def test_each_alarm_says_in_words_what_went_wrong(dev_template, project_config):
         "report-failure-async-events-dropped": "DEV Glue ETL pipeline: report failure async events dropped",
         "report-failure-dead-letters": "DEV Glue ETL pipeline: report failure dead letters",
     }
+
+
+def test_each_template_skips_exactly_the_reviewed_checkov_checks_each_with_a_reason(templates):
+    """checkov reads a skip from the resource's metadata, any id and any comment; the scan itself
+    (test_checkov.py) runs outside the mutation run, so the metadata is held to the list here too."""
+    for name, template in templates.items():
+        skipped = []
+        for logical_id, resource in template.to_json()["Resources"].items():
+            for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+                assert isinstance(skip["comment"], str) and len(skip["comment"].split()) >= 8, (name, logical_id, skip)
+                (prefix,) = [p for check, p in CHECKOV_REVIEWED_SKIPS[name] if check == skip["id"] and logical_id.startswith(p)] or [None]
+                skipped.append((skip["id"], prefix or logical_id))
+        assert sorted(skipped) == sorted(CHECKOV_REVIEWED_SKIPS[name]), name

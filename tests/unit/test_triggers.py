@@ -151,18 +151,6 @@ def test_checkov_skips_on_cdks_notifications_handler_name_their_checks_with_reas
     assert all(skip["comment"].startswith("CDK's deploy-time custom resource") for skip in skips)
 
 
-def test_checkov_skips_on_the_pipelines_functions_name_their_checks_with_reasons(templates):
-    """Each of our functions skips the same three checks (no VPC, no customer key for its environment,
-    no reserved concurrency), each with the reason a reviewer reads in the scan."""
-    for name, template in templates.items():
-        for logical_id, function in template.find_resources("AWS::Lambda::Function").items():
-            if logical_id.startswith("BucketNotificationsHandler"):
-                continue
-            skips = function["Metadata"]["checkov"]["skip"]
-            assert [skip["id"] for skip in skips] == ["CKV_AWS_117", "CKV_AWS_173", "CKV_AWS_115"], (name, logical_id)
-            assert all(isinstance(skip["comment"], str) and len(skip["comment"].split()) >= 8 for skip in skips), (name, logical_id)
-
-
 def test_glue_job_reads_the_raw_bucket_when_the_stack_owns_it(dev_template):
     statements = policy_statements(dev_template, "EtlJobRole")
     reads = [
