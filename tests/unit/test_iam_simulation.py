@@ -353,9 +353,33 @@ def failure_report_requests(resolved: Resolved) -> list[Request]:
     ]
 
 
+def access_log_delivery_requests(resolved: Resolved) -> list[Request]:
+    """S3's log delivery writes the raw bucket's access logs under raw-data/ of the access-log bucket
+    (Amazon S3 User Guide, "Enabling Amazon S3 server access logging": the bucket policy names the
+    source bucket in aws:SourceArn and its account in aws:SourceAccount); nothing else may."""
+    logs_bucket = resolved.arn(resolved.logical_id("AWS::S3::Bucket", "RawDataAccessLogs"))
+    raw_bucket = resolved.arn(resolved.logical_id("AWS::S3::Bucket", "RawDataBucket"))
+    log_object = f"{logs_bucket}/raw-data/2026-11-21-10-20-00-0123456789ABCDEF"
+    service = "logging.s3.amazonaws.com"
+    ours = (("aws:SourceArn", raw_bucket), ("aws:SourceAccount", ACCOUNT))
+
+    def delivery(action, resource, expected, context=ours):
+        return Request(service, action, resource, expected, context, "RawDataAccessLogs", "AWS::S3::Bucket")
+
+    return [
+        delivery("s3:PutObject", log_object, ALLOWED),
+        delivery("s3:PutObject", f"{logs_bucket}/elsewhere/2026-11-21-10-20-00-0123456789ABCDEF", DENIED),
+        delivery("s3:PutObject", log_object, DENIED, (("aws:SourceArn", "arn:aws:s3:::another-bucket"), ("aws:SourceAccount", ACCOUNT))),
+        delivery("s3:PutObject", log_object, DENIED, (("aws:SourceArn", raw_bucket), ("aws:SourceAccount", OTHER_ACCOUNT))),
+        delivery("s3:PutObject", log_object, DENIED, ()),
+        delivery("s3:DeleteObject", log_object, DENIED),
+        delivery("s3:GetObject", log_object, DENIED),
+    ]
+
+
 PRINCIPALS = {
     "PROD": {"glue job": glue_requests, "failure reports": failure_report_requests, "state machine": workflow_requests, "alarms": alarm_requests, "schedule": schedule_requests},
-    "DEV": {"start-pipeline lambda": event_path_requests},
+    "DEV": {"start-pipeline lambda": event_path_requests, "s3 log delivery": access_log_delivery_requests},
 }
 
 
