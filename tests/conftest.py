@@ -14,7 +14,7 @@ import pytest  # noqa: E402
 from aws_cdk import App  # noqa: E402
 from aws_cdk.assertions import Template
 
-from glue_etl_pipeline.config import PipelineConfig, load_config
+from glue_etl_pipeline.config import PipelineConfig, S3Location, load_config
 from glue_etl_pipeline.main import CONFIG_FILE, build_app
 
 
@@ -81,6 +81,8 @@ def variant_templates(project_config, tmp_path_factory) -> dict[str, Template]:
             job_timeout_minutes=29,
         ),
         dataclasses.replace(base, name="OWNBUCKET", trigger="s3", source_s3_location=None),
+        # A source at the bucket's root: every new object of the bucket starts the pipeline.
+        dataclasses.replace(base, name="WHOLEBUCKET", trigger="s3", source_s3_location=S3Location("example-travel-raw-prod", "")),
         # Key filters no environment.conf environment sets: a narrower prefix, alone and with a suffix.
         dataclasses.replace(base, name="PREFIXED", trigger="s3", event_key_prefix="complaints/incoming/"),
         dataclasses.replace(

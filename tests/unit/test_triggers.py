@@ -282,3 +282,16 @@ def test_the_rule_delivers_exactly_the_keys_the_function_acts_on_but_folder_mark
     assert {key for key in delivered if acted_on(key)} == started
     assert not [key for key in FILTER_KEYS if acted_on(key) and key not in delivered]
     assert ("complaints/incoming/sub/" in delivered) == (variant == "PREFIXED")
+
+
+def test_a_source_at_the_bucket_root_starts_on_every_new_object_of_that_bucket(variant_templates):
+    """With no prefix the rule asks only that the key exists (EventBridge User Guide, "Exists matching")."""
+    template = variant_templates["WHOLEBUCKET"]
+    assert object_created_rule(template)["EventPattern"]["detail"] == {
+        "bucket": {"name": [PROD_RAW]},
+        "object": {"key": [{"exists": True}]},
+    }
+    pattern = matcher(template)
+    assert all(pattern.matches_event(event(bucket=PROD_RAW, key=key)) for key in FILTER_KEYS)
+    assert not pattern.matches_event(event(bucket="example-travel-raw-test", key="complaints/a.json"))
+    assert function_settings(template).key_prefix == ""
