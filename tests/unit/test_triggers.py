@@ -295,3 +295,22 @@ def test_a_source_at_the_bucket_root_starts_on_every_new_object_of_that_bucket(v
     assert all(pattern.matches_event(event(bucket=PROD_RAW, key=key)) for key in FILTER_KEYS)
     assert not pattern.matches_event(event(bucket="example-travel-raw-test", key="complaints/a.json"))
     assert function_settings(template).key_prefix == ""
+
+
+def test_each_timed_rule_says_in_the_console_when_it_runs_and_what_for(templates, project_config):
+    """EventBridge lists rules by description: the schedule runs the pipeline, the daily catch-up
+    of the S3 path reads what a lost event left unread."""
+    catch_up = "reads any object whose S3 event was lost (bookmarks: only unread files)"
+    for config in project_config.environments:
+        rules = templates[config.name].find_resources("AWS::Events::Rule")
+        described = {
+            logical_id.rstrip("0123456789ABCDEF"): rule["Properties"]["Description"]
+            for logical_id, rule in rules.items()
+            if "ScheduleExpression" in rule["Properties"]
+        }
+        expected = {}
+        if config.trigger in ("schedule", "both"):
+            expected["ScheduleRule"] = f"{config.name}: {config.schedule} runs the pipeline"
+        if config.trigger in ("s3", "both"):
+            expected["CatchUpRule"] = f"{config.name}: {config.catch_up_schedule} {catch_up}"
+        assert described == expected, config.name
