@@ -324,6 +324,21 @@ def test_state_machine_may_run_only_its_job_and_publish_only_to_its_topic(prod_t
 
 # --- Schedule ---------------------------------------------------------------------------------
 
+SCHEDULED_EVENT = {
+    "version": "0", "id": "89d1a02d-5ec7-412e-82f5-13505f849b41", "detail-type": "Scheduled Event", "source": "aws.events",
+    "account": "123456789012", "time": "2026-11-21T10:20:00Z", "region": "eu-west-1", "resources": [], "detail": {},
+}
+
+
+def execution_input(target: dict, event: dict) -> dict:
+    """The input EventBridge starts the execution with: each <name> of the template replaced by the
+    value at its path, a string quoted (EventBridge User Guide, "Amazon EventBridge input transformation")."""
+    text = target["InputTransformer"]["InputTemplate"]
+    for name, path in target["InputTransformer"]["InputPathsMap"].items():
+        text = text.replace(f"<{name}>", json.dumps(event[path.removeprefix("$.")]))
+    return json.loads(text)
+
+
 def test_schedule_rule_targets_the_state_machine_with_retry_and_dead_letter_queue(prod_template, dev_template):
     rule = resource_named(prod_template, "AWS::Events::Rule", "ScheduleRule")["Properties"]
     assert rule["ScheduleExpression"] == "cron(20 * * * ? *)"
@@ -335,7 +350,8 @@ def test_schedule_rule_targets_the_state_machine_with_retry_and_dead_letter_queu
     assert target["Arn"] == {"Ref": "WorkflowStateMachine8F1B1C15"}
     assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 10}
     assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ScheduleDeadLetterQueueDF9D526B", "Arn"]}}
-    assert '"trigger":"schedule"' in target["InputTransformer"]["InputTemplate"]
+    # The execution's input names what started it and the event, as an operator reads it in the history.
+    assert execution_input(target, SCHEDULED_EVENT) == {"trigger": "schedule", "eventId": SCHEDULED_EVENT["id"], "time": "2026-11-21T10:20:00Z"}
 
 
 def test_every_environment_fed_by_s3_has_a_daily_catch_up_run(templates):
@@ -347,7 +363,8 @@ def test_every_environment_fed_by_s3_has_a_daily_catch_up_run(templates):
         (rule,) = catch_ups
         assert (rule["Properties"]["ScheduleExpression"], rule["Properties"]["State"]) == ("cron(50 3 * * ? *)", "ENABLED")
         (target,) = rule["Properties"]["Targets"]
-        assert target["Arn"] == {"Ref": "WorkflowStateMachine8F1B1C15"} and '"trigger":"catch-up"' in target["InputTransformer"]["InputTemplate"]
+        assert target["Arn"] == {"Ref": "WorkflowStateMachine8F1B1C15"}
+        assert execution_input(target, SCHEDULED_EVENT) == {"trigger": "catch-up", "eventId": SCHEDULED_EVENT["id"], "time": "2026-11-21T10:20:00Z"}
         assert "DeadLetterConfig" in target
 
 
