@@ -92,7 +92,7 @@ class EtlWorkflow(Construct):
                 backoff_rate=1,
                 max_attempts=math.ceil(config.queued_run_seconds / CONCURRENT_RUNS_POLL_SECONDS),
             )
-        run_job.add_catch(classify, errors=[sfn.Errors.ALL], result_path="$.error")
+        run_job.add_catch(classify, result_path="$.error")
         # Step Functions' .sync may also return a STOPPED run as the task's result rather than fail
         # the task (moto's port of LocalStack's integration does): either way it ends as a stopped run.
         finished = (
@@ -113,8 +113,8 @@ class EtlWorkflow(Construct):
         attempt = sfn.Parallel(self, "Attempt", output_path="$[0]")
         attempt.branch(run_job)
         attempt.add_retry(errors=[DATA_QUALITY_ERROR, JOB_RUN_STOPPED_ERROR], max_attempts=0)
+        # Retriers and catchers left without `errors` match States.ALL (CDK's default).
         attempt.add_retry(
-            errors=[sfn.Errors.ALL],
             max_attempts=RETRY_POLICY.max_attempts,
             interval=Duration.seconds(RETRY_POLICY.interval_seconds),
             backoff_rate=RETRY_POLICY.backoff_rate,
@@ -130,7 +130,7 @@ class EtlWorkflow(Construct):
             sfn.JsonPath.string_at("$.error.Cause"),
         )
         failed = sfn.Fail(self, "Pipeline failed", error=FAILURE_ERROR, cause_path="$.error.Cause")
-        attempt.add_catch(notify_failure.next(failed), errors=[sfn.Errors.ALL], result_path="$.error")
+        attempt.add_catch(notify_failure.next(failed), result_path="$.error")
         succeeded = sfn.Succeed(self, "Pipeline succeeded")
         if config.notify_on_success:
             notify_success = self._notification(
@@ -142,7 +142,7 @@ class EtlWorkflow(Construct):
                 sfn.JsonPath.string_at("$.glue.JobRunId"),
             )
             # A run whose data is written must not be reported failed because a notice could not be sent.
-            notify_success.add_catch(succeeded, errors=[sfn.Errors.ALL], result_path="$.notificationError")
+            notify_success.add_catch(succeeded, result_path="$.notificationError")
             attempt.next(notify_success).next(succeeded)
         else:
             attempt.next(succeeded)

@@ -23,6 +23,11 @@ def event_types(history) -> list[str]:
     return [event["type"] for event in history]
 
 
+def states_entered(history) -> list[str]:
+    """The states an operator sees an execution pass through in the console's history, in order."""
+    return [event["stateEnteredEventDetails"]["name"] for event in history if event["type"].endswith("StateEntered")]
+
+
 def task_attempts(history) -> int:
     return sum(
         1
@@ -38,6 +43,39 @@ def test_success_runs_the_job_once_and_succeeds(workflow, prod_template):
     assert [run["JobRunState"] for run in workflow.job_runs()] == ["SUCCEEDED"]
     assert workflow.notifications() == []
     assert workflow.waits == []
+
+
+def test_a_successful_execution_outputs_the_job_run_an_operator_looks_up(workflow, prod_template):
+    """The execution's output in the console names the run, its final state and its duration (Glue API, JobRun)."""
+    result = workflow.run(workflow.create(prod_template))
+    (succeeded,) = [event for event in result["history"] if event["type"] == "ExecutionSucceeded"]
+    (run,) = workflow.job_runs()
+    assert json.loads(succeeded["executionSucceededEventDetails"]["output"]) == {
+        "trigger": "test",
+        "glue": {"JobRunId": run["Id"], "JobRunState": "SUCCEEDED", "ExecutionTime": run["ExecutionTime"]},
+    }
+
+
+# A retried state is entered once and its retries run within that entry, as the history records them
+# (moto's port of the Step Functions interpreter); so "Attempt" appears once however often it retries.
+
+
+@pytest.mark.parametrize(
+    ("plan", "path"),
+    [
+        ([], ["Started for a window?", "Attempt", "Run Glue job", "Run stopped?", "Run finished", "Pipeline succeeded"]),
+        (["FAILED"] * 4, ["Started for a window?", "Attempt", *["Run Glue job", "Classify failure", "Job run failed"] * 4,
+                          "Notify failure", "Pipeline failed"]),
+        ([("FAILED", "GlueEtlDataQualityFailed: travel.complaints: rule failed")],
+         ["Started for a window?", "Attempt", "Run Glue job", "Classify failure", "Data quality failed", "Notify failure", "Pipeline failed"]),
+        (["STOPPED"], ["Started for a window?", "Attempt", "Run Glue job", "Run stopped?", "Stopped run", "Notify failure", "Pipeline failed"]),
+    ],
+    ids=["succeeded", "failed-every-time", "data-quality", "stopped"],
+)
+def test_the_execution_history_names_each_step_an_operator_follows(workflow, prod_template, plan, path):
+    workflow.plan.extend(plan)
+    result = workflow.run(workflow.create(prod_template))
+    assert states_entered(result["history"]) == path
 
 
 def test_success_message_when_enabled(workflow, dev_template):
@@ -155,6 +193,7 @@ def test_a_window_execution_waits_for_its_window_to_close_then_runs_once(workflo
     assert 200 <= waited <= 240  # until the window's end, not a fixed delay
     types = event_types(result["history"])
     assert types.index("WaitStateEntered") < types.index("WaitStateExited") < types.index("ParallelStateEntered")
+    assert states_entered(result["history"])[:3] == ["Started for a window?", "Wait for the window to close", "Attempt"]
     assert task_attempts(result["history"]) == 1
 
 
@@ -264,7 +303,7 @@ def test_a_run_stopped_by_hand_is_not_retried_and_reported_once(workflow, prod_t
     (notice,) = workflow.notifications()
     assert "Error: GlueJobRunStopped" in notice["message"]
     (run,) = workflow.job_runs()
-    assert f"Job run {run['Id']} was stopped" in notice["message"]
+    assert notice["message"].endswith(f"\nCause: Job run {run['Id']} was stopped")
 
 
 @pytest.mark.parametrize(
