@@ -92,12 +92,12 @@ bench-synth: $(RUNTIME_STAMP) $(NODE_STAMP)
 # Mutation testing (not part of `make test`): mutmut plants small bugs in the modules of pyproject's
 # [tool.mutation], tools/mutation.py runs the assertion tests that reach each one (snapshots
 # excluded), and the report holds the per-module scores against tools/mutation_equivalents.toml.
-# `make mutation` is a fresh full run; `make mutation-changed` mutates only the modules that differ
-# from MUTATION_BASE (committed or not).
+# `make mutation` is a full run; started again over the same tree after an interruption, it judges
+# only the mutants still without a verdict. `make mutation-changed` mutates only the modules that
+# differ from MUTATION_BASE (committed or not).
 MUTATION_BASE ?= main
 mutation: $(DEV_STAMP) $(NODE_STAMP) $(JARS_STAMP) | check-java
-	@rm -rf mutants
-	$(VENV_PYTHON) -m tools.mutation > mutants.log 2>&1 || { tail -n 30 mutants.log >&2; exit 1; }
+	$(VENV_PYTHON) -m tools.mutation >> mutants.log 2>&1 || { tail -n 30 mutants.log >&2; exit 1; }
 	$(VENV_PYTHON) -m tools.mutation_report
 
 mutation-changed: $(DEV_STAMP) $(NODE_STAMP) $(JARS_STAMP) | check-java

@@ -13,6 +13,9 @@ A clean pass first records, per test, which functions it reached, including thro
 uses; a mutant then runs only those tests, fastest first, and stops at the first failure. Functions
 Spark runs in its own Python workers (mapInArrow's) are switched and recorded there too.
 
+A run of hours may be cut short (a laptop sleeps, a session ends): started again over the same
+tree, it judges only the mutants still without a verdict, with the clean pass it recorded.
+
 Usage: python -m tools.mutation [--changed-since REF] [--modules PATH ...] [--workers N]
 `--changed-since` mutates only the modules that differ from REF (the incremental form).
 """
@@ -20,6 +23,7 @@ Usage: python -m tools.mutation [--changed-since REF] [--modules PATH ...] [--wo
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import selectors
@@ -31,6 +35,7 @@ import tempfile
 import time
 import tomllib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +43,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 MUTANTS = ROOT / "mutants"
+# What a run was started over: its modules, the tree's fingerprint and its clean pass.
+RUN_FILE = MUTANTS / "run.json"
+# Files no verdict depends on: what the report holds the verdicts against, and prose. Editing them
+# leaves an interrupted run resumable.
+NOT_JUDGING = ("tools/mutation_equivalents.toml", "tools/mutation_report.py", "README.md", "docs/")
+# Verdicts are written out this often, so an interrupted run loses little and a long one can be read.
+SAVE_EVERY_MUTANTS = 20
 # A worker is replaced after this many mutants: every synth leaves its objects in the CDK runtime.
 MUTANTS_PER_WORKER = 150
 # A mutant whose tests run this many times longer than on the clean program is stopped (an
@@ -100,6 +112,36 @@ def changed_modules(base: str, modules: set[str]) -> set[str]:
     return modules & set(changed)
 
 
+def tree_fingerprint() -> str:
+    """A digest of every file of the working tree a verdict may depend on, committed or not."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT, check=True, capture_output=True,
+    ).stdout.decode().split("\0")
+    digest = hashlib.sha256()
+    for name in sorted({name for name in listed if name and not name.startswith(NOT_JUDGING)}):
+        path = ROOT / name
+        if path.is_file():  # a tracked file deleted in the working tree is listed too
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def unjudged(modules: list[str], fingerprint: str) -> set[str] | None:
+    """The mutants an interrupted run of `modules` over this same tree has yet to judge; None when
+    mutants/ holds no such run."""
+    if not RUN_FILE.exists():
+        return None
+    started = json.loads(RUN_FILE.read_text())
+    if started["modules"] != modules or started["fingerprint"] != fingerprint:
+        return None
+    return {
+        mutant
+        for module in modules
+        for mutant, exit_code in json.loads((MUTANTS / f"{module}.meta").read_text())["exit_code_by_key"].items()
+        if exit_code is None
+    }
+
+
 def generate(modules: list[str]) -> None:
     """mutmut's own generation: the source copied under mutants/, each function given its mutants."""
     from mutmut.__main__ import create_mutants
@@ -109,7 +151,9 @@ def generate(modules: list[str]) -> None:
 
     config().only_mutate = modules
     set_mutant_under_test("mutant_generation")
-    MUTANTS.mkdir(exist_ok=True)
+    # rmtree unlinks the links below; it does not follow them.
+    shutil.rmtree(MUTANTS, ignore_errors=True)
+    MUTANTS.mkdir()
     copy_src_dir()
     copy_also_copy_files()
     create_mutants(os.cpu_count() or 2)
@@ -153,6 +197,9 @@ class Worker:
     """One pytest process that runs request after request with a chosen mutant switched on."""
 
     def __init__(self, log: Path):
+        # The worker's temporary files (Spark's scratch, the CDK runtime's, synthesized apps') go
+        # here: a worker is stopped with SIGKILL, which leaves it no chance to remove them.
+        self.scratch = Path(tempfile.mkdtemp(prefix="mutation-worker-"))
         read_end, write_end = os.pipe()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tools.mutation", "--serve"],
@@ -161,7 +208,7 @@ class Worker:
             stdout=log.open("ab"),
             stderr=subprocess.STDOUT,
             pass_fds=(write_end,),
-            env={**os.environ, RESULT_FD_ENV: str(write_end), "PYTHONPATH": f"{MUTANTS}:{ROOT}"},
+            env={**os.environ, RESULT_FD_ENV: str(write_end), "PYTHONPATH": f"{MUTANTS}:{ROOT}", "TMPDIR": str(self.scratch)},
             start_new_session=True,
         )
         os.close(write_end)
@@ -180,6 +227,7 @@ class Worker:
             pass
         self.process.wait()
         self.results.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def serve() -> None:
@@ -311,17 +359,29 @@ def ask(worker: Worker, request: dict) -> dict:
     return json.loads(line)
 
 
-def run(plan: Plan, modules: list[str], workers: int, only: set[str] | None = None) -> None:
-    """Run every mutant of `modules` and record each verdict in mutmut's result files."""
-    log = MUTANTS / "workers.log"
-    first = Worker(log)
-    clean = ask(first, {"mutant": "stats", "tests": list(plan.tests), "stop_at_first_failure": False})
+def clean_pass(plan: Plan, worker: Worker, log: Path) -> dict:
+    """The tests on the unmutated program, recording what each reaches; and proof they run the mutants."""
+    clean = ask(worker, {"mutant": "stats", "tests": list(plan.tests), "stop_at_first_failure": False})
     if clean["exit_code"] != 0:
         raise RuntimeError(f"the tests fail on the unmutated program; see {log}")
-    forced = ask(first, {"mutant": "fail", "tests": list(plan.tests)})
+    forced = ask(worker, {"mutant": "fail", "tests": list(plan.tests)})
     if forced["exit_code"] == 0:
         raise RuntimeError("the tests pass with every mutated function raising: they do not import the mutants")
     print(f"clean run: {len(clean['reached'])} tests in {clean['seconds']:.0f} s", flush=True)
+    return clean
+
+
+def run(
+    plan: Plan, modules: list[str], workers: int, only: set[str] | None = None,
+    clean: dict | None = None, on_clean_pass: Callable[[dict], None] = lambda clean: None,
+) -> None:
+    """Run every mutant of `modules` (or those in `only`) and record each verdict in mutmut's result
+    files; the clean pass is run, and handed to `on_clean_pass`, unless given."""
+    log = MUTANTS / "workers.log"
+    first = Worker(log)
+    if clean is None:
+        clean = clean_pass(plan, first, log)
+        on_clean_pass(clean)
     tests_by_function: dict[str, list[str]] = defaultdict(list)
     for test, functions in clean["reached"].items():
         for function in functions:
@@ -389,8 +449,7 @@ def run(plan: Plan, modules: list[str], workers: int, only: set[str] | None = No
                     continue
                 del busy[worker]
                 done += 1
-                if done % 100 == 0:
-                    # Recorded as it goes, so a run of hours can be read (`tools.mutation_report`) while it runs.
+                if done % SAVE_EVERY_MUTANTS == 0:
                     save()
                     print(f"  {done} of {done + len(pending) + len(busy)} mutants in {time.monotonic() - started:.0f} s", flush=True)
                 if results[module][mutant] in (TIMED_OUT, WORKER_DIED) or worker.served >= MUTANTS_PER_WORKER:
@@ -410,6 +469,8 @@ def rerun(plan: Plan, mutants: list[str], workers: int) -> int:
         print("error: no mutants/ folder; run `make mutation` first", file=sys.stderr)
         return 1
     copy_tests()
+    # Verdicts from two versions of the tests are not one run's: nothing resumes from here.
+    RUN_FILE.unlink(missing_ok=True)
     by_module: dict[str, list[str]] = defaultdict(list)
     for mutant in mutants:
         module = next((m for m in plan.modules if mutant.startswith(m.removesuffix(".py").replace("/", ".") + ".")), None)
@@ -446,8 +507,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no mutated module changed since {args.changed_since}")
         return 0
     started = time.monotonic()
-    generate(modules)
-    run(plan, modules, args.workers)
+    fingerprint = tree_fingerprint()
+    remaining = unjudged(modules, fingerprint)
+    if remaining is None:
+        generate(modules)
+
+        def resumable(clean: dict) -> None:
+            # Written once the clean pass is done: a run cut short before that starts afresh.
+            RUN_FILE.write_text(json.dumps({"modules": modules, "fingerprint": fingerprint, "clean": clean}))
+
+        run(plan, modules, args.workers, on_clean_pass=resumable)
+    elif remaining:
+        print(f"resuming the run started over this tree: {len(remaining)} mutants left", flush=True)
+        run(plan, modules, args.workers, only=remaining, clean=json.loads(RUN_FILE.read_text())["clean"])
     print(f"mutation run: {len(modules)} modules in {time.monotonic() - started:.0f} s")
     return 0
 

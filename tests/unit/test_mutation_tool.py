@@ -1,0 +1,71 @@
+"""`make mutation` started again over the same tree resumes; over a changed tree it starts afresh."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tools import mutation
+
+MODULES = ["glue_etl_pipeline/config.py"]
+
+
+@pytest.fixture
+def tree(tmp_path, monkeypatch):
+    """A git working tree with a module, a test and the report's equivalents, and its mutants/ folder."""
+    root = tmp_path / "tree"
+    for name, text in {
+        "glue_etl_pipeline/config.py": "LIMIT = 1\n",
+        "tests/test_config.py": "def test_limit(): ...\n",
+        "tools/mutation_equivalents.toml": "",
+        ".gitignore": "mutants/\n",
+    }.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", "."], check=True)
+    monkeypatch.setattr(mutation, "ROOT", root)
+    monkeypatch.setattr(mutation, "MUTANTS", root / "mutants")
+    monkeypatch.setattr(mutation, "RUN_FILE", root / "mutants" / "run.json")
+    return root
+
+
+def interrupted_run(tree, fingerprint: str, verdicts: dict) -> None:
+    (tree / "mutants" / "glue_etl_pipeline").mkdir(parents=True)
+    (tree / "mutants" / "glue_etl_pipeline" / "config.py.meta").write_text(json.dumps({"exit_code_by_key": verdicts}))
+    (tree / "mutants" / "run.json").write_text(json.dumps({"modules": MODULES, "fingerprint": fingerprint, "clean": {}}))
+
+
+def test_an_interrupted_run_over_the_same_tree_judges_only_the_mutants_left(tree):
+    interrupted_run(tree, mutation.tree_fingerprint(), {"config.x_a__mutmut_1": 1, "config.x_a__mutmut_2": None, "config.x_a__mutmut_3": 0})
+    assert mutation.unjudged(MODULES, mutation.tree_fingerprint()) == {"config.x_a__mutmut_2"}
+
+
+def test_a_finished_run_over_the_same_tree_has_nothing_left(tree):
+    interrupted_run(tree, mutation.tree_fingerprint(), {"config.x_a__mutmut_1": 1})
+    assert mutation.unjudged(MODULES, mutation.tree_fingerprint()) == set()
+
+
+@pytest.mark.parametrize("edited", ["glue_etl_pipeline/config.py", "tests/test_config.py", "tests/test_new.py"])
+def test_a_changed_module_or_test_starts_the_run_afresh(tree, edited):
+    interrupted_run(tree, mutation.tree_fingerprint(), {"config.x_a__mutmut_1": None})
+    (tree / edited).write_text("LIMIT = 2\n")
+    assert mutation.unjudged(MODULES, mutation.tree_fingerprint()) is None
+
+
+def test_listing_an_equivalent_mutant_keeps_the_run_resumable(tree):
+    """The report reads the list; no verdict depends on it."""
+    interrupted_run(tree, mutation.tree_fingerprint(), {"config.x_a__mutmut_1": None})
+    (tree / "tools" / "mutation_equivalents.toml").write_text('"config.x_a__mutmut_1" = "reason"\n')
+    assert mutation.unjudged(MODULES, mutation.tree_fingerprint()) == {"config.x_a__mutmut_1"}
+
+
+def test_a_run_of_other_modules_is_not_resumed(tree):
+    interrupted_run(tree, mutation.tree_fingerprint(), {"config.x_a__mutmut_1": None})
+    assert mutation.unjudged([*MODULES, "glue_etl_pipeline/workflow.py"], mutation.tree_fingerprint()) is None
+
+
+def test_without_a_started_run_there_is_nothing_to_resume(tree):
+    assert mutation.unjudged(MODULES, mutation.tree_fingerprint()) is None
