@@ -171,9 +171,7 @@ class EtlJob(Construct):
             # The state machine owns retries; Glue retrying too would multiply the attempts.
             max_retries=0,
             timeout=Duration.minutes(config.job_timeout_minutes),
-            continuous_logging=glue.ContinuousLoggingProps(enabled=True),
-            enable_metrics=True,
-            enable_observability_metrics=True,
+            # Continuous logging, job metrics and observability metrics are on by CDK's default.
             default_arguments={
                 "--environment": config.name,
                 "--dbname": config.glue_db,

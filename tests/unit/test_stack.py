@@ -54,11 +54,27 @@ def test_glue_job_is_glue5_pyspark_with_configured_workers(templates):
 
 
 def test_glue_job_runs_one_at_a_time_with_queuing(prod_template):
-    # No own retries (the state machine retries): CDK forces MaxRetries to 0 with queuing on and would
-    # warn about any other value, which test_app's no-warnings synth catches.
     job = only_resource(prod_template, "AWS::Glue::Job")["Properties"]
     assert job["ExecutionProperty"] == {"MaxConcurrentRuns": 1}
     assert job["JobRunQueuingEnabled"] is True
+
+
+def test_a_failed_run_is_retried_by_the_workflow_alone_never_by_glue_itself(templates, variant_templates):
+    """Glue's own retries would multiply the workflow's attempts. CDK forces MaxRetries to 0 with run
+    queuing on; a Flex job has no queue, so its 0 is the stack's own (AWS Glue API, Job "MaxRetries")."""
+    for name, template in {**templates, "FLEX": variant_templates["FLEX"]}.items():
+        assert only_resource(template, "AWS::Glue::Job")["Properties"]["MaxRetries"] == 0, name
+
+
+def test_the_console_describes_the_job_and_its_role_by_what_they_do(templates):
+    for name, template in templates.items():
+        job = only_resource(template, "AWS::Glue::Job")["Properties"]
+        assert job["Description"] == f"Reads travel.complaints (JSON) and writes Parquet ({name})"
+        (role,) = [
+            r["Properties"] for r in template.find_resources("AWS::IAM::Role").values()
+            if r["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "glue.amazonaws.com"}
+        ]
+        assert role["Description"] == f"Runs the {name} JSON-to-Parquet Glue job"
 
 
 def test_state_machine_timeout_counts_the_window_a_queued_run_and_every_attempt(templates):
