@@ -11,6 +11,9 @@ import re
 
 import pytest
 
+from glue_etl_pipeline.naming import settings_digest
+from tests.helpers import only_resource
+
 # Where each resource type keeps its physical name.
 NAME_PROPERTIES = {
     "AWS::Logs::LogGroup": "LogGroupName",
@@ -141,3 +144,22 @@ def test_an_upgrade_keeps_each_alarm_and_the_dashboard_under_its_logical_id(dev_
     assert names == {
         logical_id: "-".join(filter(None, ("glue-etl-pipeline-dev", suffix))) for logical_id, suffix in NAMED_BY_LOGICAL_ID.items()
     }
+
+
+def test_a_ruleset_moved_to_another_table_is_replaced_under_a_new_name(templates, variant_templates):
+    """A new TargetTable replaces AWS::Glue::DataQualityRuleset (CloudFormation User Guide, its
+    TargetTable property: "Update requires: Replacement"), and the replacement is created first: its
+    name carries a digest of the table it rules, so the two never share one."""
+    for name, template in {**templates, **variant_templates}.items():
+        ruleset = only_resource(template, "AWS::Glue::DataQualityRuleset")["Properties"]
+        target = ruleset["TargetTable"]
+        suffix = f"-ruleset-{settings_digest(target['DatabaseName'], target['TableName'])}"
+        assert last_text_of(ruleset["Name"]).endswith(suffix), name
+    assert settings_digest("travel", "complaints") not in {settings_digest("travel", "bookings"), settings_digest("sales", "complaints")}
+
+
+def last_text_of(name) -> str:
+    """The literal end of a physical name, whether plain text or an Fn::Join of parts."""
+    while isinstance(name, dict):
+        name = name["Fn::Join"][1][-1]
+    return name

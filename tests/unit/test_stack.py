@@ -274,7 +274,9 @@ def test_glue_role_may_publish_data_quality_results(prod_template):
 def test_ruleset_is_registered_on_the_catalog_table(prod_template):
     ruleset = only_resource(prod_template, "AWS::Glue::DataQualityRuleset")["Properties"]
     assert ruleset["TargetTable"] == {"DatabaseName": "travel", "TableName": "complaints"}
-    assert ruleset["Ruleset"] == (PROJECT_ROOT / "gluescripts" / "ruleset.dqdl").read_text()
+    assert ruleset["Ruleset"] == (PROJECT_ROOT / "gluescripts" / "ruleset.dqdl").read_text(encoding="utf-8")
+    # What Glue Data Quality's console shows beside the run results.
+    assert ruleset["Description"] == "Rules the PROD job applies to travel.complaints"
 
 
 # --- Step Functions ---------------------------------------------------------------------------
