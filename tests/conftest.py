@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 # Before aws_cdk starts its Node.js runtime, which would print an end-of-life banner on Node 20.
@@ -31,6 +32,32 @@ def synthesize(config: PipelineConfig, outdir: Path) -> dict[str, Template]:
     return {stack.node.id.removeprefix("GlueEtlPipeline-"): Template.from_stack(stack) for stack in stacks}
 
 
+class TemplatesOnDemand(Mapping[str, Template]):
+    """Each environment's template, synthesized the first time a test reads it, in an app of its own.
+
+    Template.from_stack synthesizes the stack's whole app again, so one app of n stacks costs n
+    syntheses of n stacks; and a test that reads one environment waits for that one only.
+    """
+
+    def __init__(self, config: PipelineConfig, outdir: Path):
+        self._config = config
+        self._outdir = outdir
+        self._synthesized: dict[str, Template] = {}
+
+    def __getitem__(self, name: str) -> Template:
+        if name not in self._synthesized:
+            (environment,) = self._config.select(name)
+            alone = PipelineConfig(source=self._config.source, environments=(environment,))
+            self._synthesized[name] = synthesize(alone, self._outdir)[environment.name]
+        return self._synthesized[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._config.names)
+
+    def __len__(self) -> int:
+        return len(self._config.environments)
+
+
 @pytest.fixture(scope="session")
 def assembly_dir(tmp_path_factory) -> Path:
     """Where the project's environments are synthesized; holds the staged assets."""
@@ -38,31 +65,36 @@ def assembly_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def templates(project_config, assembly_dir) -> dict[str, Template]:
-    """The templates of environment.conf's environments, by environment name."""
-    return synthesize(project_config, assembly_dir)
+def project_templates(project_config, assembly_dir) -> TemplatesOnDemand:
+    return TemplatesOnDemand(project_config, assembly_dir)
 
 
 @pytest.fixture(scope="session")
-def dev_template(templates) -> Template:
+def templates(project_templates) -> dict[str, Template]:
+    """The templates of environment.conf's environments, by environment name, each written to assembly_dir."""
+    return dict(project_templates)
+
+
+@pytest.fixture(scope="session")
+def dev_template(project_templates) -> Template:
     """DEV: started on schedule (disabled) and by new objects in the stack's own raw bucket."""
-    return templates["DEV"]
+    return project_templates["DEV"]
 
 
 @pytest.fixture(scope="session")
-def test_template(templates) -> Template:
+def test_template(project_templates) -> Template:
     """TEST: started by new objects under an existing bucket's prefix."""
-    return templates["TEST"]
+    return project_templates["TEST"]
 
 
 @pytest.fixture(scope="session")
-def prod_template(templates) -> Template:
+def prod_template(project_templates) -> Template:
     """PROD: started on schedule only, reading an existing bucket."""
-    return templates["PROD"]
+    return project_templates["PROD"]
 
 
 @pytest.fixture(scope="session")
-def variant_templates(project_config, tmp_path_factory) -> dict[str, Template]:
+def variant_templates(project_config, tmp_path_factory) -> TemplatesOnDemand:
     """Configurations environment.conf does not exercise: an imported topic, an email subscriber, pinned env."""
     base = project_config.select("PROD")[0]
     variants = (
@@ -99,5 +131,5 @@ def variant_templates(project_config, tmp_path_factory) -> dict[str, Template]:
             base, name="CATALOG", output_database="analytics", output_table_name="complaints_clean", quarantine_table_name="complaints_rejected"
         ),
     )
-    return synthesize(PipelineConfig(source="variants", environments=variants), tmp_path_factory.mktemp("variants"))
+    return TemplatesOnDemand(PipelineConfig(source="variants", environments=variants), tmp_path_factory.mktemp("variants"))
 
