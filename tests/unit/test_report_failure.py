@@ -63,12 +63,21 @@ def ended_execution(definition: dict, stop: bool = False) -> dict:
         name="glue-etl-pipeline-prod", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/sm"
     )["stateMachineArn"]
     arn = client.start_execution(stateMachineArn=machine)["executionArn"]
-    if stop:
-        client.stop_execution(executionArn=arn, error="Operator", cause="stopped by hand")
     deadline = time.monotonic() + 20
+    if stop:
+        # Stopped before moto's interpreter has entered the first state, the execution would be set
+        # running again by it: stop it where an operator would, in the middle of a state.
+        while not entered_a_state(client, arn) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        client.stop_execution(executionArn=arn, error="Operator", cause="stopped by hand")
     while client.describe_execution(executionArn=arn)["status"] == "RUNNING" and time.monotonic() < deadline:
         time.sleep(0.05)
     return client.describe_execution(executionArn=arn)
+
+
+def entered_a_state(client, execution_arn: str) -> bool:
+    events = client.get_execution_history(executionArn=execution_arn)["events"]
+    return any(event["type"].endswith("StateEntered") for event in events)
 
 
 def status_change(execution: dict, status: str | None = None) -> dict:
