@@ -130,21 +130,20 @@ class EtlJob(Construct):
         # written to CloudWatch Logs"), not to the groups above, which are already encrypted with
         # the same key (CloudWatch Logs User Guide, "Encrypt log data in CloudWatch Logs using AWS KMS").
         write_key = config.destination_kms_key_arn
-        settings = {"bookmarks": "CSE-KMS", "s3": "SSE-S3"}
-        if write_key:
-            settings = {**settings, "s3": "SSE-KMS", "s3_key": write_key}
         security_configuration = glue.SecurityConfiguration(
             self,
             "SecurityConfiguration",
-            # Any change replaces a security configuration, and the replacement is created first:
-            # its name follows the settings, so the two never share one.
+            # CDK retains it by default: each replaced one would be left behind in the account.
             removal_policy=RemovalPolicy.DESTROY,
-            security_configuration_name=f"{self.job_name}-security-{settings_digest(settings)}",
             job_bookmarks_encryption=glue.JobBookmarksEncryption.client_side_kms(self.key),
             s3_encryption=(
                 glue.S3Encryption.kms(kms.Key.from_key_arn(self, "WriteKey", write_key)) if write_key else glue.S3Encryption.s3_managed()
             ),
         )
+        # Any change replaces a security configuration, and the replacement is created first: its
+        # name follows the settings as they are rendered, so the two never share one.
+        rendered = security_configuration.node.default_child
+        rendered.name = f"{self.job_name}-security-{settings_digest(stack.resolve(rendered.encryption_configuration))}"
         skip_checkov(
             security_configuration,
             "CKV_AWS_99",

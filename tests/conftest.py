@@ -19,6 +19,15 @@ from glue_etl_pipeline.config import PipelineConfig, S3Location, load_config
 from glue_etl_pipeline.main import CONFIG_FILE, build_app
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--build-fixtures-eagerly",
+        action="store_true",
+        help="synthesize every template as its fixture is set up, not when a test first reads it: the "
+        "mutation tool's clean pass records what each test reaches through the fixtures it uses",
+    )
+
+
 @pytest.fixture(scope="session")
 def project_config() -> PipelineConfig:
     return load_config(CONFIG_FILE)
@@ -36,19 +45,23 @@ class TemplatesOnDemand(Mapping[str, Template]):
     """Each environment's template, synthesized the first time a test reads it, in an app of its own.
 
     Template.from_stack synthesizes the stack's whole app again, so one app of n stacks costs n
-    syntheses of n stacks; and a test that reads one environment waits for that one only.
+    syntheses of n stacks; and a test that reads one environment waits for that one only. Built
+    eagerly, every environment is synthesized at once, inside the fixture that builds the mapping.
     """
 
-    def __init__(self, config: PipelineConfig, outdir: Path):
+    def __init__(self, config: PipelineConfig, outdir: Path, *, eagerly: bool):
         self._config = config
         self._outdir = outdir
-        self._synthesized: dict[str, Template] = {}
+        self._synthesized = {name: self._synthesize(name) for name in config.names} if eagerly else {}
+
+    def _synthesize(self, name: str) -> Template:
+        (environment,) = self._config.select(name)
+        alone = PipelineConfig(source=self._config.source, environments=(environment,))
+        return synthesize(alone, self._outdir)[environment.name]
 
     def __getitem__(self, name: str) -> Template:
         if name not in self._synthesized:
-            (environment,) = self._config.select(name)
-            alone = PipelineConfig(source=self._config.source, environments=(environment,))
-            self._synthesized[name] = synthesize(alone, self._outdir)[environment.name]
+            self._synthesized[name] = self._synthesize(name)
         return self._synthesized[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -65,8 +78,8 @@ def assembly_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def project_templates(project_config, assembly_dir) -> TemplatesOnDemand:
-    return TemplatesOnDemand(project_config, assembly_dir)
+def project_templates(request, project_config, assembly_dir) -> TemplatesOnDemand:
+    return TemplatesOnDemand(project_config, assembly_dir, eagerly=request.config.getoption("--build-fixtures-eagerly"))
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +107,7 @@ def prod_template(project_templates) -> Template:
 
 
 @pytest.fixture(scope="session")
-def variant_templates(project_config, tmp_path_factory) -> TemplatesOnDemand:
+def variant_templates(request, project_config, tmp_path_factory) -> TemplatesOnDemand:
     """Configurations environment.conf does not exercise: an imported topic, an email subscriber, pinned env."""
     base = project_config.select("PROD")[0]
     variants = (
@@ -131,5 +144,9 @@ def variant_templates(project_config, tmp_path_factory) -> TemplatesOnDemand:
             base, name="CATALOG", output_database="analytics", output_table_name="complaints_clean", quarantine_table_name="complaints_rejected"
         ),
     )
-    return TemplatesOnDemand(PipelineConfig(source="variants", environments=variants), tmp_path_factory.mktemp("variants"))
+    return TemplatesOnDemand(
+        PipelineConfig(source="variants", environments=variants),
+        tmp_path_factory.mktemp("variants"),
+        eagerly=request.config.getoption("--build-fixtures-eagerly"),
+    )
 

@@ -267,6 +267,10 @@ def serve() -> None:
         # address every parametrized id from there.
         files = request["tests"] if reach else sorted({test.partition("::")[0] for test in request["tests"]})
         arguments = ["--rootdir=.", "-q", "-p", "no:cacheprovider", "--tb=line", *files]
+        if reach:
+            # A template synthesized when a test first reads it would be reached by that test alone,
+            # and the tests reading it after would run for none of its mutants.
+            arguments.append("--build-fixtures-eagerly")
         if request.get("stop_at_first_failure", True):
             arguments.insert(1, "-x")
         exit_code = int(pytest.main(arguments, plugins=plugins))

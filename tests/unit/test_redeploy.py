@@ -86,6 +86,17 @@ def test_security_configuration_name_follows_its_settings_and_leaves_cloudwatch_
     assert re.search(r"-security-[0-9a-f]{8}$", configuration["Properties"]["Name"]["Fn::Join"][1][-1])
 
 
+def test_a_security_configuration_with_other_settings_is_replaced_under_another_name(templates, variant_templates):
+    """The same settings give the same name suffix in every environment, and other settings another."""
+    suffixes = {}
+    for template in (templates["PROD"], templates["DEV"], variant_templates["KEYS"]):
+        (configuration,) = template.find_resources("AWS::Glue::SecurityConfiguration").values()
+        settings = json.dumps(configuration["Properties"]["EncryptionConfiguration"], sort_keys=True)
+        suffixes.setdefault(settings, set()).add(configuration["Properties"]["Name"]["Fn::Join"][1][-1].rsplit("-", 1)[-1])
+    assert len(suffixes) == 2 and all(len(names) == 1 for names in suffixes.values())
+    assert len(set().union(*suffixes.values())) == 2
+
+
 # Every resource an upgrade must keep (retained: it holds logs, or keys that encrypt them), by logical id.
 RETAINED_LOGICAL_IDS = {
     "EtlJobErrorLogs374BD0CF", "EtlJobOutputLogs7818ED80", "WorkflowLogs8B0907C7", "FailureReportsLogsC9EA8C71",

@@ -242,6 +242,13 @@ def test_glue_role_reads_only_its_own_script_assets(prod_template):
     assert not any(r.endswith("/*") for r in object_resources)
 
 
+def test_the_deploy_log_names_the_jobs_uploads_for_what_they_are(prod_template, assembly_dir):
+    # `cdk deploy` reports each asset it publishes under its display name.
+    manifest = json.loads((assembly_dir / "GlueEtlPipeline-PROD.assets.json").read_text(encoding="utf-8"))
+    shown = {asset["source"]["path"].rsplit(".", 1)[-1]: asset["displayName"] for asset in manifest["files"].values()}
+    assert (shown["py"], shown["zip"]) == ("EtlJob/entrypoint", "EtlJob/package")
+
+
 def test_glue_role_reads_only_its_database_and_table(prod_template):
     (catalog,) = [s for s in glue_statements(prod_template) if s.get("Sid") == "ReadOwnCatalogTable"]
     assert actions_of(catalog) == {"glue:GetDatabase", "glue:GetTable", "glue:GetPartition", "glue:GetPartitions"}
