@@ -72,17 +72,11 @@ def allow_cloudwatch_logs(key: kms.IKey, scope: Construct, log_group_name: str) 
 
 
 def retained_log_group(scope: Construct, construct_id: str, log_group_name: str, key: kms.IKey) -> logs.LogGroup:
-    """A log group kept after the stack is deleted, encrypted with `key`, under a name that carries the
-    stack instance (see naming.py) so the next create never meets it."""
+    """A log group kept after the stack is deleted (CDK retains a log group unless told otherwise,
+    aws-logs LogGroupProps.removalPolicy), encrypted with `key`, under a name that carries the stack
+    instance (see naming.py) so the next create never meets it."""
     allow_cloudwatch_logs(key, scope, log_group_name)
-    return logs.LogGroup(
-        scope,
-        construct_id,
-        log_group_name=log_group_name,
-        encryption_key=key,
-        retention=LOG_RETENTION,
-        removal_policy=RemovalPolicy.RETAIN,
-    )
+    return logs.LogGroup(scope, construct_id, log_group_name=log_group_name, encryption_key=key, retention=LOG_RETENTION)
 
 
 class _UploadedFile(glue.Code):
@@ -342,7 +336,7 @@ class EtlJob(Construct):
         bucket_arn = f"arn:{Aws.PARTITION}:s3:::{location.bucket}"
         object_arns = [f"{bucket_arn}/{location.object_pattern}"]
         if location.prefix:
-            folder = location.prefix.rstrip("/")
+            folder = location.prefix.removesuffix("/")  # parse_s3_uri ends every prefix with one "/"
             # Hadoop's S3 clients probe the folder key itself (a HEAD of "<folder>") and may write a
             # "<folder>_$folder$" marker beside it.
             object_arns += [f"{bucket_arn}/{folder}", f"{bucket_arn}/{folder}_$folder$"]

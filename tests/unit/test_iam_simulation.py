@@ -217,8 +217,12 @@ def glue_requests(resolved: Resolved) -> list[Request]:
         Request(role, "glue:GetDatabase", f"{glue}:database/travel", ALLOWED),
         Request(role, "logs:CreateLogStream", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{log_group}:log-stream:jr_0123", ALLOWED),
         Request(role, "logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{log_group}:log-stream:jr_0123", ALLOWED),
+        # Its key, as the security configuration uses it for the bookmarks' client-side encryption
+        # (AWS Glue Developer Guide, "Setting up encryption in AWS Glue"), and its description.
         key("kms:GenerateDataKey"),
         key("kms:Decrypt"),
+        key("kms:Encrypt"),
+        key("kms:DescribeKey"),
         Request(role, "glue:PublishDataQuality", f"{glue}:dataQualityRuleset/{job}", ALLOWED),
         Request(role, "cloudwatch:PutMetricData", "*", ALLOWED, (("cloudwatch:namespace", "Glue"),)),
         Request(role, "cloudwatch:PutMetricData", "*", ALLOWED, (("cloudwatch:namespace", "GlueEtlPipeline"),)),
