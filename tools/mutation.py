@@ -61,33 +61,18 @@ TIMED_OUT = 24
 WORKER_DIED = 3
 NOT_REACHED = 33
 RESULT_FD_ENV = "MUTATION_RESULT_FD"
-# Spark runs some of the job's functions (mapInArrow's) in Python workers its JVM starts: they
-# neither see the mutant a mutation worker switched on nor report what the clean pass reached. A
-# mutation worker's Spark starts a fresh Python per task (no daemon, no reuse), and each imports the
-# sitecustomize below from mutants/ (it is on their PYTHONPATH): it reads the active mutant from
-# EXECUTOR_STATE_ENV's folder and, in the clean pass, appends each function it reaches there.
+# Spark's Python workers (they run mapInArrow's functions) switch to the active mutant task by task,
+# through this sitecustomize in mutants/ (on their PYTHONPATH) and tools/mutation_executors.py; the
+# active mutant, and in the clean pass each function reached, pass through EXECUTOR_STATE_ENV's folder.
 EXECUTOR_STATE_ENV = "MUTATION_EXECUTOR_STATE"
-EXECUTOR_SPARK_ARGUMENTS = "--conf spark.python.use.daemon=false --conf spark.python.worker.reuse=false pyspark-shell"
 EXECUTOR_HOOK = f"""\
 # Written by tools/mutation.py: switches Spark's Python workers to the active mutant.
 import os
 
-_state = os.environ.get("{EXECUTOR_STATE_ENV}")
-if _state and "PYTHON_WORKER_FACTORY_PORT" in os.environ:
-    with open(os.path.join(_state, "mutant")) as _file:
-        os.environ["MUTANT_UNDER_TEST"] = _file.read()
-    if os.environ["MUTANT_UNDER_TEST"] == "stats":
-        import mutmut.mutation.trampoline as _trampoline
+if os.environ.get("{EXECUTOR_STATE_ENV}") and "PYTHON_WORKER_FACTORY_SECRET" in os.environ:
+    from tools.mutation_executors import switch_each_task
 
-        _seen = set()
-
-        def _record(name, caller=None):
-            if name not in _seen:
-                _seen.add(name)
-                with open(os.path.join(_state, "reached"), "a") as reached:
-                    reached.write(name + "\\n")
-
-        _trampoline.record_trampoline_hit = _record
+    switch_each_task(os.environ["{EXECUTOR_STATE_ENV}"])
 """
 
 
@@ -238,6 +223,7 @@ def serve() -> None:
 
     from gluescripts.etl.spark import local_spark_session
     from tests.glue.conftest import LOCAL_SPARK_ENVIRONMENT
+    from tools.mutation_executors import clear_project_caches
 
     # One Spark session for the worker's life, started before any test run: its scratch folder must
     # outlive pytest's temporary folders (pytest deletes all but the last three runs'), and the glue
@@ -245,7 +231,7 @@ def serve() -> None:
     executor_state = Path(tempfile.mkdtemp(prefix="mutation-executors-"))
     os.environ.update(
         LOCAL_SPARK_ENVIRONMENT, SPARK_SCRATCH_DIR=tempfile.mkdtemp(prefix="mutation-spark-"),
-        PYSPARK_SUBMIT_ARGS=EXECUTOR_SPARK_ARGUMENTS, **{EXECUTOR_STATE_ENV: str(executor_state)},
+        **{EXECUTOR_STATE_ENV: str(executor_state)},
     )
     local_spark_session("mutation-worker")
     SparkSession.stop = lambda self: None
@@ -257,6 +243,7 @@ def serve() -> None:
         failures = FirstFailure()
         plugins = [failures] + ([reach] if reach else [Selection(request["tests"])])
         set_mutant_under_test(request["mutant"])
+        clear_project_caches()
         # Test modules are imported afresh, so what they build at import (a parser, a schema) is
         # built by this mutant's code; pytest would otherwise reuse the last run's modules.
         for name in [name for name in sys.modules if name == "tests" or name.startswith("tests.")]:

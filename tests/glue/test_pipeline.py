@@ -15,7 +15,7 @@ from gluescripts.etl.bundled import RULESET_FILE, SCHEMA_FILE, bundled_text
 from gluescripts.etl.dqdl import parse_ruleset
 from gluescripts.etl.evaluate import evaluate_locally
 from gluescripts.etl.pipeline import ReconciliationError, process_batch
-from gluescripts.etl.quality import RULES_FAIL, QualityResults, RuleOutcome
+from gluescripts.etl.quality import ERROR, FAILED, RULES_FAIL, QualityResults, RuleOutcome, batch_failures
 from gluescripts.etl.schema import lines_with_source, load_schema, source_key
 from tests.glue import intake_cases
 from tests.glue.conftest import MemorySink, lines_frame
@@ -176,6 +176,15 @@ def test_a_rule_glue_could_not_evaluate_fails_the_batch(spark):
     assert report.failures == ('data quality rule could not be evaluated: CustomSql "select 1" > 0 (SQL failed)',)
     assert sink.events == []
 
+
+
+def test_a_failed_batch_rule_glue_gives_no_reason_for_is_named_alone():
+    """ruleOutcomes' FailureReason may be empty; the operator's message then ends with the rule."""
+    outcomes = (RuleOutcome("RowCount > 10", FAILED), RuleOutcome('CustomSql "select 1" > 0', ERROR))
+    assert batch_failures(outcomes) == (
+        "data quality rule failed: RowCount > 10",
+        'data quality rule could not be evaluated: CustomSql "select 1" > 0',
+    )
 
 def test_rules_not_evaluated_locally_are_reported_and_do_not_fail_the_run(spark):
     report, _ = batch(spark, make_lines(["good"] * 2, seed=10), rules='Rules = [ RowCount > avg(last(3)), IsComplete "airline" ]')

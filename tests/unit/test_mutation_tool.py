@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import subprocess
+import sys
+import types
 
 import pytest
 
-from tools import mutation
+from tools import mutation, mutation_executors
 
 MODULES = ["glue_etl_pipeline/config.py"]
 
@@ -69,3 +73,48 @@ def test_a_run_of_other_modules_is_not_resumed(tree):
 
 def test_without_a_started_run_there_is_nothing_to_resume(tree):
     assert mutation.unjudged(MODULES, mutation.tree_fingerprint()) is None
+
+
+def test_a_value_a_project_module_cached_under_one_mutant_is_gone_before_the_next(monkeypatch):
+    """A worker judges mutant after mutant in one process; a fresh process would start with empty caches."""
+    calls = []
+
+    @functools.lru_cache
+    def level(rule):
+        calls.append(rule)
+        return "ROW"
+
+    @functools.lru_cache
+    def outside(value):
+        return value
+
+    monkeypatch.setitem(sys.modules, "gluescripts.cached_for_test", types.SimpleNamespace(level=level))
+    monkeypatch.setitem(sys.modules, "elsewhere_for_test", types.SimpleNamespace(outside=outside))
+    level("IsComplete"), outside(1)
+    mutation_executors.clear_project_caches()
+    level("IsComplete")
+    assert calls == ["IsComplete", "IsComplete"]
+    assert outside.cache_info().currsize == 1
+
+
+def test_each_task_a_reused_spark_worker_runs_follows_the_mutant_active_as_it_starts(tmp_path, monkeypatch):
+    import mutmut.mutation.trampoline as trampoline
+    import pyspark.worker as worker
+
+    seen = []
+
+    def task(infile, outfile):  # noqa: ARG001 - Spark's worker entry point takes both
+        seen.append(os.environ["MUTANT_UNDER_TEST"])
+        for name in ("schema.x_parse", "schema.x_parse", "intake.x_value"):
+            trampoline.record_trampoline_hit(name)
+
+    monkeypatch.setattr(worker, "main", task)
+    monkeypatch.setattr(trampoline, "record_trampoline_hit", trampoline.record_trampoline_hit)
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "")
+    mutation_executors.switch_each_task(str(tmp_path))
+    for mutant in ("stats", "stats", "schema.x_parse__mutmut_3"):
+        (tmp_path / "mutant").write_text(mutant)
+        worker.main(None, None)
+    assert seen == ["stats", "stats", "schema.x_parse__mutmut_3"]
+    # Each function once per task: the second test's task is credited with what the first reached too.
+    assert (tmp_path / "reached").read_text().split() == ["schema.x_parse", "intake.x_value"] * 3
