@@ -5,8 +5,9 @@ neither see the mutant a mutation worker switched on nor report what the clean p
 forks them from one daemon and gives each task after task (its defaults, spark.python.use.daemon
 and spark.python.worker.reuse), so the switch is made per task: the sitecustomize tools/mutation.py
 writes into mutants/ calls `switch_each_task` in the daemon, before the daemon imports the worker's
-entry point, and each task then reads the active mutant from the state folder as it starts and, in
-the clean pass, appends there each function it reaches.
+entry point, and each task then reads the active mutant from the state folder as it starts (the
+project's modules imported again under a new one) and, in the clean pass, appends there each
+function it reaches.
 
 Kept apart from tools/mutation.py so the workers import neither pytest nor the runner.
 """
@@ -31,6 +32,14 @@ def clear_project_caches() -> None:
                 value.cache_clear()
 
 
+def forget_project_modules() -> None:
+    """Drop the project's modules, so the next task imports them under the active mutant: a module
+    builds some tables as it is imported (intake's acceptors, with `_integer`'s closures), and a
+    fresh process would build them with the mutant's functions."""
+    for name in [name for name in sys.modules if name.partition(".")[0] in PROJECT_PACKAGES]:
+        del sys.modules[name]
+
+
 def switch_each_task(state: str) -> None:
     """Make each task a Python worker runs follow the mutant named in `state`/mutant."""
     import mutmut.mutation.trampoline as trampoline
@@ -50,8 +59,10 @@ def switch_each_task(state: str) -> None:
     def main_under_active_mutant(infile, outfile):
         with open(os.path.join(state, "mutant")) as file:
             mutant = file.read()
-        if mutant != os.environ.get("MUTANT_UNDER_TEST"):
-            clear_project_caches()
+        # In the clean pass, task by task: every test whose tasks import a module reaches what its
+        # import calls, as it would in a fresh process.
+        if mutant == "stats" or mutant != os.environ.get("MUTANT_UNDER_TEST"):
+            forget_project_modules()
         os.environ["MUTANT_UNDER_TEST"] = mutant
         reached_this_task.clear()
         return serve_task(infile, outfile)

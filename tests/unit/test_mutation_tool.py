@@ -98,23 +98,28 @@ def test_a_value_a_project_module_cached_under_one_mutant_is_gone_before_the_nex
 
 
 def test_each_task_a_reused_spark_worker_runs_follows_the_mutant_active_as_it_starts(tmp_path, monkeypatch):
+    """Under a new mutant the project's modules are imported again (tables a module builds at import
+    are the mutant's); in the clean pass, for every task, so each test reaches what an import calls."""
     import mutmut.mutation.trampoline as trampoline
     import pyspark.worker as worker
 
     seen = []
+    imported = "gluescripts.imported_for_test"
 
     def task(infile, outfile):  # noqa: ARG001 - Spark's worker entry point takes both
-        seen.append(os.environ["MUTANT_UNDER_TEST"])
+        seen.append((os.environ["MUTANT_UNDER_TEST"], imported in sys.modules))
+        sys.modules[imported] = types.SimpleNamespace()
         for name in ("schema.x_parse", "schema.x_parse", "intake.x_value"):
             trampoline.record_trampoline_hit(name)
 
     monkeypatch.setattr(worker, "main", task)
     monkeypatch.setattr(trampoline, "record_trampoline_hit", trampoline.record_trampoline_hit)
+    monkeypatch.setitem(sys.modules, imported, types.SimpleNamespace())
     monkeypatch.setenv("MUTANT_UNDER_TEST", "")
     mutation_executors.switch_each_task(str(tmp_path))
-    for mutant in ("stats", "stats", "schema.x_parse__mutmut_3"):
+    for mutant in ("stats", "stats", "schema.x_parse__mutmut_3", "schema.x_parse__mutmut_3"):
         (tmp_path / "mutant").write_text(mutant)
         worker.main(None, None)
-    assert seen == ["stats", "stats", "schema.x_parse__mutmut_3"]
+    assert seen == [("stats", False), ("stats", False), ("schema.x_parse__mutmut_3", False), ("schema.x_parse__mutmut_3", True)]
     # Each function once per task: the second test's task is credited with what the first reached too.
-    assert (tmp_path / "reached").read_text().split() == ["schema.x_parse", "intake.x_value"] * 3
+    assert (tmp_path / "reached").read_text().split() == ["schema.x_parse", "intake.x_value"] * 4
