@@ -114,6 +114,11 @@ def test_each_task_a_reused_spark_worker_runs_follows_the_mutant_active_as_it_st
 
     monkeypatch.setattr(worker, "main", task)
     monkeypatch.setattr(trampoline, "record_trampoline_hit", trampoline.record_trampoline_hit)
+    # The switch forgets the project's modules in this process too: they come back after the test
+    # (functions of a forgotten module no longer pickle by reference, as Spark ships them).
+    for name, module in list(sys.modules.items()):
+        if name.partition(".")[0] in mutation_executors.PROJECT_PACKAGES:
+            monkeypatch.setitem(sys.modules, name, module)
     monkeypatch.setitem(sys.modules, imported, types.SimpleNamespace())
     monkeypatch.setenv("MUTANT_UNDER_TEST", "")
     mutation_executors.switch_each_task(str(tmp_path))
