@@ -198,6 +198,7 @@ CASES = (
           f"field 'at' is not a valid timestamp: \"2026-11-01T10:00:00.1234567Z\"; {TS}"),
     wrong("hour 24", '{"id": "s4", "at": "2026-11-01T24:00:00Z"}', f"field 'at' is not a valid timestamp: \"2026-11-01T24:00:00Z\" (is no time of day); {TS}"),
     wrong("a leap second", '{"id": "s5", "at": "2016-12-31T23:59:60Z"}', f"field 'at' is not a valid timestamp: \"2016-12-31T23:59:60Z\" (is no time of day); {TS}"),
+    wrong("minute 60", '{"id": "s10", "at": "2026-11-01T10:60:00Z"}', f"field 'at' is not a valid timestamp: \"2026-11-01T10:60:00Z\" (is no time of day); {TS}"),
     wrong("an offset beyond a day", '{"id": "s6", "at": "2026-11-01T10:00:00+24:00"}',
           f"field 'at' is not a valid timestamp: \"2026-11-01T10:00:00+24:00\" (has no valid UTC offset); {TS}"),
     wrong("an offset's minutes beyond 59", '{"id": "s9", "at": "2026-11-01T10:00:00+00:60"}',
