@@ -148,6 +148,7 @@ CASES = (
     malformed("a trailing comma", '{"id": "tc",}', "malformed JSON at column 13: Expecting property name enclosed in double quotes"),
     malformed("a leading zero", '{"id": "zero", "n": 07}', "malformed JSON at column 22: Expecting ',' delimiter"),
     malformed("a field twice", '{"id": "dup", "id": "dup2"}', "malformed JSON in the object at column 1: field 'id' appears twice in one object"),
+    malformed("a later field twice", '{"id": "dup3", "n": 1, "n": 2}', "malformed JSON in the object at column 1: field 'n' appears twice in one object"),
     malformed("a control character inside a string", '{"id": "tab\there"}', "malformed JSON at column 12: Invalid control character at"),
     malformed("a non-breaking space between objects", '{"id": "s1"}\u00a0{"id": "s2"}',
               "not JSON records: text that is not JSON at column 13 follows a JSON object on the line"),
